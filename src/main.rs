@@ -1,1 +1,39 @@
-fn main() {}
+//! `vpcep`: parse the command line and hand over to the library.
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+use vpcep::config::{Cli, Command};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    // Logs go to stderr; stdout carries only what other tools read (credentials, the address).
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("VPCEP_LOG")
+                .or_else(|_| EnvFilter::try_from_default_env())
+                .unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("vpcep: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => vpcep::cli::serve(args).await,
+            Command::Credentials(cmd) => vpcep::cli::credentials(cmd).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vpcep: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

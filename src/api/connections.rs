@@ -1,0 +1,281 @@
+//! Connections, the service owner's side: ListServiceConnections, AcceptOrRejectEndpoint and the
+//! seed operation, UpdateEndpointConnectionsDesc.
+
+use std::collections::HashSet;
+
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::error::{ApiError, ErrorCode};
+use super::extract::{kind, Ctx, Fields, JsonBody, QueryParams};
+use super::{render, AppState};
+use crate::domain::{ConnectionAction, ConnectionStatus, Description, EndpointId};
+use crate::store::{ConnectionFilter, DescriptionUpdate};
+
+/// `GET /v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/connections`
+pub async fn list_service_connections(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    query: QueryParams,
+) -> Result<Json<Value>, ApiError> {
+    let service_id = ctx.service_id()?;
+    let page = query.page(1000)?;
+    let status = query
+        .filter("status")
+        .map(|s| {
+            ConnectionStatus::parse(&s).ok_or_else(|| {
+                ApiError::with(
+                    ErrorCode::InvalidStatus,
+                    "status must be pendingAcceptance, accepted, rejected or failed.",
+                )
+            })
+        })
+        .transpose()?;
+    // The query carries marker_id as a string; the response as an integer (§2.15).
+    let marker_id = query
+        .filter("marker_id")
+        .map(|m| {
+            m.parse::<i64>().ok().filter(|m| *m > 0).ok_or_else(|| {
+                ApiError::with(
+                    ErrorCode::InvalidMarkerId,
+                    "marker_id must be a positive integer.",
+                )
+            })
+        })
+        .transpose()?;
+    let filter = ConnectionFilter {
+        id: query.filter("id").map(|s| s.to_ascii_lowercase()),
+        marker_id,
+        status,
+    };
+    let page = state
+        .db(state
+            .store
+            .list_connections(ctx.project_id, service_id, filter, page))
+        .await?;
+    let items: Vec<Value> = page.items.iter().map(render::connection).collect();
+    Ok(Json(
+        json!({"connections": items, "total_count": page.total_count}),
+    ))
+}
+
+/// `POST /v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/connections/action`
+pub async fn accept_or_reject_endpoint(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    body: JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let service_id = ctx.service_id()?;
+    let f = Fields::new(&body.0);
+    let action = f.req_str("action").and_then(|a| {
+        ConnectionAction::parse(a).ok_or_else(|| {
+            ApiError::with(
+                ErrorCode::InvalidAction,
+                "action must be receive or reject.",
+            )
+        })
+    })?;
+    let endpoints = f
+        .opt_strings("endpoints")?
+        .ok_or_else(|| f.missing("endpoints"))?;
+    let [id] = endpoints.as_slice() else {
+        return Err(ApiError::with(
+            ErrorCode::OnlyOneEndpoint,
+            format!(
+                "endpoints holds {} ids; exactly one is required.",
+                endpoints.len()
+            ),
+        ));
+    };
+    let id = EndpointId::parse(id).ok_or_else(|| {
+        ApiError::with(ErrorCode::InvalidEndpointId, "endpoints[0] must be a UUID.")
+    })?;
+    let connection = state
+        .db(state
+            .store
+            .accept_or_reject(ctx.project_id, service_id, id, action))
+        .await?;
+    Ok(Json(
+        json!({"connections": [render::connection(&connection)]}),
+    ))
+}
+
+/// Parses and validates the seed operation's body (API.md §1): everything about the body is
+/// decided here, before the store is asked anything.
+pub fn parse_description_updates(
+    body: &JsonBody,
+    max_batch: usize,
+) -> Result<Vec<DescriptionUpdate>, ApiError> {
+    let f = Fields::new(&body.0);
+    let items = f
+        .opt_array("connections")?
+        .ok_or_else(|| f.missing("connections"))?;
+    if items.is_empty() {
+        return Err(ApiError::param("connections must hold at least one item."));
+    }
+    if items.len() > max_batch {
+        return Err(ApiError::with(
+            ErrorCode::BatchLimitExceeded,
+            format!(
+                "connections holds {} items; at most {max_batch} are allowed.",
+                items.len()
+            ),
+        ));
+    }
+    let mut seen = HashSet::with_capacity(items.len());
+    let mut updates = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("connections[{i}]");
+        let obj = item.as_object().ok_or_else(|| {
+            ApiError::param(format!("{path} must be an object, not {}.", kind(item)))
+        })?;
+        let item = Fields::nested(obj, &path);
+        let id = item.req_str("id")?;
+        let id = EndpointId::parse(id).ok_or_else(|| {
+            ApiError::with(
+                ErrorCode::InvalidEndpointId,
+                format!("{path}.id must be a UUID in the 8-4-4-4-12 form."),
+            )
+        })?;
+        let text = item.req_str("description")?;
+        let description = Description::parse(text)
+            .map_err(|e| ApiError::param(format!("{path}.description {e}.")))?;
+        if !seen.insert(id.clone()) {
+            return Err(ApiError::param(format!(
+                "{path}.id {id} appears more than once."
+            )));
+        }
+        updates.push(DescriptionUpdate { id, description });
+    }
+    Ok(updates)
+}
+
+/// `PUT /v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/connections/description`
+pub async fn update_endpoint_connections_desc(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    body: JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let service_id = ctx.service_id()?;
+    let updates = parse_description_updates(&body, state.settings.max_batch)?;
+    let connections = state
+        .db(state
+            .store
+            .update_connection_descriptions(ctx.project_id, service_id, updates))
+        .await?;
+    let items: Vec<Value> = connections.iter().map(render::connection).collect();
+    Ok(Json(json!({"connections": items})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(v: Value, max: usize) -> Result<Vec<DescriptionUpdate>, ApiError> {
+        let Value::Object(map) = v else {
+            panic!("object")
+        };
+        parse_description_updates(&JsonBody(map), max)
+    }
+
+    const ID: &str = "4189d3c2-8882-4871-a3c2-d380272eed88";
+
+    #[test]
+    fn valid_items_and_unknown_keys() {
+        let u = parse(
+            json!({"x": 1, "connections": [{"id": ID.to_uppercase(), "description": "", "y": 2}]}),
+            10,
+        )
+        .unwrap();
+        assert_eq!(u[0].id.as_str(), ID);
+        assert_eq!(u[0].description.as_str(), "");
+    }
+
+    #[test]
+    fn each_rule_has_its_code() {
+        let other = "5189d3c2-8882-4871-a3c2-d380272eed88";
+        for (body, code, needle) in [
+            (
+                json!({}),
+                ErrorCode::ParameterError,
+                "connections is required",
+            ),
+            (
+                json!({"connections": []}),
+                ErrorCode::ParameterError,
+                "at least one",
+            ),
+            (
+                json!({"connections": {}}),
+                ErrorCode::ParameterError,
+                "must be an array",
+            ),
+            (
+                json!({"connections": [{"id": ID, "description": "a"}, {"id": other, "description": "b"}]}),
+                ErrorCode::BatchLimitExceeded,
+                "at most 1",
+            ),
+            (
+                json!({"connections": [1]}),
+                ErrorCode::ParameterError,
+                "connections[0] must be an object",
+            ),
+            (
+                json!({"connections": [{"id": 5, "description": ""}]}),
+                ErrorCode::ParameterError,
+                "connections[0].id must be a string",
+            ),
+            (
+                json!({"connections": [{"id": "abc", "description": ""}]}),
+                ErrorCode::InvalidEndpointId,
+                "connections[0].id",
+            ),
+            (
+                json!({"connections": [{"id": ID}]}),
+                ErrorCode::ParameterError,
+                "connections[0].description is required",
+            ),
+            (
+                json!({"connections": [{"id": ID, "description": null}]}),
+                ErrorCode::ParameterError,
+                "is required",
+            ),
+            (
+                json!({"connections": [{"id": ID, "description": 7}]}),
+                ErrorCode::ParameterError,
+                "must be a string",
+            ),
+            (
+                json!({"connections": [{"id": ID, "description": "a<b"}]}),
+                ErrorCode::ParameterError,
+                "connections[0].description contains '<'",
+            ),
+        ] {
+            let max = if code == ErrorCode::BatchLimitExceeded {
+                1
+            } else {
+                10
+            };
+            let err = parse(body.clone(), max).unwrap_err();
+            assert_eq!(err.code, code, "{body}");
+            assert!(err.message().contains(needle), "{body}: {}", err.message());
+        }
+    }
+
+    #[test]
+    fn duplicate_ids_are_refused_whatever_their_case() {
+        let err = parse(
+            json!({"connections": [{"id": ID, "description": "a"}, {"id": ID.to_uppercase(), "description": "b"}]}),
+            10,
+        )
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::ParameterError);
+        assert!(
+            err.message().contains("connections[1].id"),
+            "{}",
+            err.message()
+        );
+        assert!(err.message().contains(ID));
+    }
+}

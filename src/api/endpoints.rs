@@ -1,0 +1,132 @@
+//! Endpoints, the consumer's side of a connection: CreateEndpoint, ListEndpoints,
+//! ListEndpointInfoDetails, DeleteEndpoint.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::error::{ApiError, ErrorCode};
+use super::extract::{Ctx, Fields, JsonBody, QueryParams};
+use super::render::{self, EndpointView};
+use super::{validate, AppState};
+use crate::domain::{parse_path_id, NewEndpoint};
+use crate::store::EndpointFilter;
+
+fn parse_new_endpoint(body: &JsonBody) -> Result<NewEndpoint, ApiError> {
+    let f = Fields::new(&body.0);
+    let service_id = f
+        .opt_str("endpoint_service_id")?
+        .ok_or_else(|| f.missing("endpoint_service_id"))?;
+    let endpoint_service_id = parse_path_id(service_id).ok_or_else(|| {
+        ApiError::with(
+            ErrorCode::InvalidServiceId,
+            "endpoint_service_id is malformed.",
+        )
+    })?;
+    let vpc_id =
+        validate::uuid_field(&f, "vpc_id", ErrorCode::VpcIdEmpty, ErrorCode::InvalidVpcId)?;
+    // Every service vpcep creates is an interface service, which needs a subnet (§2.6).
+    let subnet_id = validate::uuid_field(
+        &f,
+        "subnet_id",
+        ErrorCode::SubnetIdEmpty,
+        ErrorCode::InvalidSubnetId,
+    )?;
+    let port_ip = match f.opt_str("port_ip")? {
+        None => None,
+        Some(s) => Some(validate::ipv4(s).ok_or_else(|| {
+            ApiError::with(ErrorCode::InvalidPortIp, "port_ip must be an IPv4 address.")
+        })?),
+    };
+    let enable_dns = f.opt_bool("enable_dns").map_err(|_| {
+        ApiError::with(ErrorCode::InvalidEnableDns, "enable_dns must be a boolean.")
+    })?;
+    let whitelist = f.opt_strings("whitelist")?.unwrap_or_default();
+    if let Some(bad) = whitelist.iter().find(|w| !validate::ipv4_or_cidr(w)) {
+        return Err(ApiError::with(
+            ErrorCode::InvalidWhitelist,
+            format!("{bad:?} is neither an IPv4 address nor an IPv4 CIDR block."),
+        ));
+    }
+    Ok(NewEndpoint {
+        endpoint_service_id,
+        vpc_id,
+        subnet_id: Some(subnet_id),
+        port_ip,
+        enable_dns: enable_dns.unwrap_or(false),
+        description: validate::description(&f, "description")?.unwrap_or_default(),
+        whitelist: whitelist.into_iter().map(str::to_owned).collect(),
+        enable_whitelist: f.opt_bool("enable_whitelist")?.unwrap_or(false),
+        tags: validate::tags(&f, "tags")?,
+        routetables: f
+            .opt_strings("routetables")?
+            .unwrap_or_default()
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        policy_document: f.opt_object("policy_document")?.cloned().map(Value::Object),
+    })
+}
+
+/// `POST /v1/{project_id}/vpc-endpoints`
+pub async fn create_endpoint(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    body: JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let new = parse_new_endpoint(&body)?;
+    let endpoint = state
+        .db(state.store.create_endpoint(ctx.tenant, new))
+        .await?;
+    Ok(Json(render::endpoint(&endpoint, EndpointView::Create)))
+}
+
+/// `GET /v1/{project_id}/vpc-endpoints`
+pub async fn list_endpoints(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    query: QueryParams,
+) -> Result<Json<Value>, ApiError> {
+    let page = query.page(1000)?;
+    let filter = EndpointFilter {
+        service_name: query.filter("endpoint_service_name"),
+        vpc_id: query.filter("vpc_id").map(|s| s.to_ascii_lowercase()),
+        id: query.filter("id").map(|s| s.to_ascii_lowercase()),
+    };
+    let page = state
+        .db(state.store.list_endpoints(ctx.project_id, filter, page))
+        .await?;
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|e| render::endpoint(e, EndpointView::ListItem))
+        .collect();
+    Ok(Json(
+        json!({"endpoints": items, "total_count": page.total_count}),
+    ))
+}
+
+/// `GET /v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}`
+pub async fn list_endpoint_info_details(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<Json<Value>, ApiError> {
+    let id = ctx.endpoint_id()?;
+    let endpoint = state
+        .db(state.store.get_endpoint(ctx.project_id, id))
+        .await?;
+    Ok(Json(render::endpoint(&endpoint, EndpointView::Detail)))
+}
+
+/// `DELETE /v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}`: 204.
+pub async fn delete_endpoint(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<StatusCode, ApiError> {
+    let id = ctx.endpoint_id()?;
+    state
+        .db(state.store.delete_endpoint(ctx.project_id, id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,457 @@
+//! Extractors that turn requests into validated inputs or into our errors, in the order of checks
+//! of API.md §2: authentication (401) → path parameter syntax (400) → project match (403) [`Ctx`];
+//! then body size (413) and syntax (400) [`JsonBody`], and query parameters [`QueryParams`].
+//! axum's own rejections are plain text, so none of its body or path extractors are used directly.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::{header, request::Parts, StatusCode};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::{Map, Value};
+
+use super::error::{ApiError, ErrorCode};
+use super::AppState;
+use crate::auth::hash_token;
+use crate::domain::{parse_path_id, Tenant};
+use crate::store::{PageRequest, SortDir, SortKey};
+
+/// The authenticated caller and the validated ids of the path.
+#[derive(Debug)]
+pub struct Ctx {
+    pub tenant: Tenant,
+    /// The path's project id (lowercase), equal to the caller's.
+    pub project_id: String,
+    pub service_id: Option<String>,
+    pub endpoint_id: Option<String>,
+}
+
+/// 406 unless the `Accept` header admits JSON (or is absent). An extractor rather than a route
+/// layer, so that routing and method checks (404, 405) come first, as API.md §2 orders them.
+pub struct AcceptsJson;
+
+impl<S: Send + Sync> FromRequestParts<S> for AcceptsJson {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let values = parts.headers.get_all(header::ACCEPT);
+        let mut any = false;
+        for v in values {
+            any = true;
+            if v.to_str().is_ok_and(super::accepts_json) {
+                return Ok(AcceptsJson);
+            }
+        }
+        if any {
+            Err(ApiError::with(
+                ErrorCode::ParameterError,
+                "The Accept header must admit application/json.",
+            )
+            .status(StatusCode::NOT_ACCEPTABLE))
+        } else {
+            Ok(AcceptsJson)
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // 406 comes before authentication.
+        AcceptsJson::from_request_parts(parts, state).await?;
+        // 401: a token of a stored credential. The token itself is never logged.
+        let token = parts
+            .headers
+            .get("x-auth-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(ApiError::unauthorized)?;
+        let credential = state
+            .db(state.store.credential_by_token(hash_token(token)))
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
+
+        // 400: path parameter syntax.
+        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::param("The path is not valid UTF-8."))?;
+        let mut project_id = None;
+        let mut service_id = None;
+        let mut endpoint_id = None;
+        for (name, value) in params {
+            let (code, slot) = match name.as_str() {
+                "project_id" => (ErrorCode::InvalidProjectId, &mut project_id),
+                "vpc_endpoint_service_id" => (ErrorCode::InvalidServiceId, &mut service_id),
+                "vpc_endpoint_id" => (ErrorCode::InvalidEndpointId, &mut endpoint_id),
+                _ => {
+                    parse_path_id(&value)
+                        .ok_or_else(|| ApiError::param(format!("Invalid {name}.")))?;
+                    continue;
+                }
+            };
+            *slot = Some(parse_path_id(&value).ok_or_else(|| ApiError::new(code))?);
+        }
+        let project_id =
+            project_id.ok_or_else(|| ApiError::internal(&"route without project_id"))?;
+
+        // 403: the path's project must be the credential's.
+        if project_id != credential.project_id.to_ascii_lowercase() {
+            return Err(ApiError::with(
+                ErrorCode::Forbidden,
+                "The project in the path is not the credential's project.",
+            ));
+        }
+        let span = tracing::Span::current();
+        span.record("access_key", credential.access_key.as_str());
+        Ok(Ctx {
+            tenant: Tenant {
+                domain_id: credential.domain_id,
+                project_id: credential.project_id,
+            },
+            project_id,
+            service_id,
+            endpoint_id,
+        })
+    }
+}
+
+impl Ctx {
+    pub fn service_id(&self) -> Result<String, ApiError> {
+        self.service_id
+            .clone()
+            .ok_or_else(|| ApiError::internal(&"route without a service id"))
+    }
+    pub fn endpoint_id(&self) -> Result<String, ApiError> {
+        self.endpoint_id
+            .clone()
+            .ok_or_else(|| ApiError::internal(&"route without an endpoint id"))
+    }
+}
+
+/// A request body that is a JSON object, read within the size limit and the read timeout.
+pub struct JsonBody(pub Map<String, Value>);
+
+impl FromRequest<AppState> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let limit = state.settings.max_body_bytes;
+        let bytes = read_body(req, limit, state.settings.read_timeout).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::param("The request body is empty."));
+        }
+        let value: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::param(format!("The body is not valid JSON: {e}.")))?;
+        match value {
+            Value::Object(map) => Ok(JsonBody(map)),
+            other => Err(ApiError::param(format!(
+                "The body must be a JSON object, not {}.",
+                kind(&other)
+            ))),
+        }
+    }
+}
+
+/// Reads the whole body: 413 when `Content-Length` announces more than `limit` (before reading a
+/// byte) or when a streamed body grows past it; 408 when the client stalls. Both close the
+/// connection, since the rest of the body was not read.
+async fn read_body(
+    req: Request,
+    limit: usize,
+    timeout: Duration,
+) -> Result<bytes::Bytes, ApiError> {
+    let too_large = || {
+        ApiError::param(format!("The request body is larger than {limit} bytes."))
+            .status(StatusCode::PAYLOAD_TOO_LARGE)
+            .close_connection()
+    };
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if len > limit as u64 {
+            return Err(too_large());
+        }
+    }
+    let body: Body = req.into_body();
+    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+        Err(_) => Err(ApiError::with(
+            ErrorCode::TimedOut,
+            "The request body was not received in time.",
+        )
+        .status(StatusCode::REQUEST_TIMEOUT)
+        .close_connection()),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Ok(Err(_)) => {
+            Err(ApiError::param("The request body could not be read.").close_connection())
+        }
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    }
+}
+
+/// The JSON type of a value, for messages.
+pub fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Typed access to the fields of a JSON object, with messages naming the field's path
+/// (`connections[1].description`). `null` counts as absent: the SDK leaves nulls out anyway.
+pub struct Fields<'a> {
+    obj: &'a Map<String, Value>,
+    prefix: String,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(obj: &'a Map<String, Value>) -> Self {
+        Self {
+            obj,
+            prefix: String::new(),
+        }
+    }
+
+    /// Fields of a nested object at `path` (e.g. `connections[1]`).
+    pub fn nested(obj: &'a Map<String, Value>, path: &str) -> Self {
+        Self {
+            obj,
+            prefix: format!("{path}."),
+        }
+    }
+
+    pub fn path(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    fn present(&self, key: &str) -> Option<&'a Value> {
+        self.obj.get(key).filter(|v| !v.is_null())
+    }
+
+    fn wrong_type(&self, key: &str, want: &str, got: &Value) -> ApiError {
+        ApiError::param(format!(
+            "{} must be {want}, not {}.",
+            self.path(key),
+            kind(got)
+        ))
+    }
+
+    pub fn missing(&self, key: &str) -> ApiError {
+        ApiError::param(format!("{} is required.", self.path(key)))
+    }
+
+    pub fn opt_str(&self, key: &str) -> Result<Option<&'a str>, ApiError> {
+        match self.present(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(v) => Err(self.wrong_type(key, "a string", v)),
+        }
+    }
+
+    /// A required string; absent or `null` is `missing` (EndPoint.0002 unless the caller maps it).
+    pub fn req_str(&self, key: &str) -> Result<&'a str, ApiError> {
+        self.opt_str(key)?.ok_or_else(|| self.missing(key))
+    }
+
+    pub fn opt_bool(&self, key: &str) -> Result<Option<bool>, ApiError> {
+        match self.present(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(v) => Err(self.wrong_type(key, "a boolean", v)),
+        }
+    }
+
+    pub fn opt_array(&self, key: &str) -> Result<Option<&'a Vec<Value>>, ApiError> {
+        match self.present(key) {
+            None => Ok(None),
+            Some(Value::Array(a)) => Ok(Some(a)),
+            Some(v) => Err(self.wrong_type(key, "an array", v)),
+        }
+    }
+
+    pub fn opt_object(&self, key: &str) -> Result<Option<&'a Map<String, Value>>, ApiError> {
+        match self.present(key) {
+            None => Ok(None),
+            Some(Value::Object(o)) => Ok(Some(o)),
+            Some(v) => Err(self.wrong_type(key, "an object", v)),
+        }
+    }
+
+    /// An optional array of strings.
+    pub fn opt_strings(&self, key: &str) -> Result<Option<Vec<&'a str>>, ApiError> {
+        let Some(items) = self.opt_array(key)? else {
+            return Ok(None);
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_str().ok_or_else(|| {
+                    ApiError::param(format!(
+                        "{}[{i}] must be a string, not {}.",
+                        self.path(key),
+                        kind(v)
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+}
+
+/// Query parameters, decoded. Unknown parameters are ignored; of a repeated one the last counts.
+pub struct QueryParams(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let raw = parts.uri.query().unwrap_or("");
+        Ok(QueryParams(
+            url::form_urlencoded::parse(raw.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        ))
+    }
+}
+
+impl QueryParams {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A filter value; an empty value filters nothing, as when the parameter is absent.
+    pub fn filter(&self, key: &str) -> Option<String> {
+        self.get(key).filter(|v| !v.is_empty()).map(str::to_owned)
+    }
+
+    /// `limit` (0..=`max_limit`, default 10), `offset` (>= 0), `sort_key`, `sort_dir` (API.md §3).
+    pub fn page(&self, max_limit: u32) -> Result<PageRequest, ApiError> {
+        let mut page = PageRequest::default();
+        if let Some(v) = self.get("limit") {
+            page.limit = v
+                .parse::<u32>()
+                .ok()
+                .filter(|l| *l <= max_limit)
+                .ok_or_else(|| {
+                    ApiError::with(
+                        ErrorCode::InvalidLimit,
+                        format!("limit must be an integer from 0 to {max_limit}."),
+                    )
+                })?;
+        }
+        if let Some(v) = self.get("offset") {
+            page.offset = v
+                .parse::<u64>()
+                .ok()
+                .filter(|o| *o <= i64::MAX as u64)
+                .ok_or_else(|| {
+                    ApiError::with(ErrorCode::InvalidOffset, "offset must be an integer >= 0.")
+                })?;
+        }
+        if let Some(v) = self.get("sort_key") {
+            page.sort_key = match v {
+                "create_at" | "created_at" => SortKey::CreatedAt,
+                "update_at" | "updated_at" => SortKey::UpdatedAt,
+                _ => {
+                    return Err(ApiError::with(
+                        ErrorCode::InvalidSortKey,
+                        "sort_key must be create_at or update_at.",
+                    ))
+                }
+            };
+        }
+        if let Some(v) = self.get("sort_dir") {
+            page.sort_dir = match v {
+                "desc" => SortDir::Desc,
+                "asc" => SortDir::Asc,
+                _ => {
+                    return Err(ApiError::with(
+                        ErrorCode::InvalidSortDir,
+                        "sort_dir must be desc or asc.",
+                    ))
+                }
+            };
+        }
+        Ok(page)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(s: &str) -> QueryParams {
+        QueryParams(
+            url::form_urlencoded::parse(s.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn page_defaults_and_bounds() {
+        assert_eq!(q("").page(1000).unwrap(), PageRequest::default());
+        let p = q("limit=0&offset=5&sort_key=updated_at&sort_dir=asc")
+            .page(1000)
+            .unwrap();
+        assert_eq!(
+            (p.limit, p.offset, p.sort_key, p.sort_dir),
+            (0, 5, SortKey::UpdatedAt, SortDir::Asc)
+        );
+        assert_eq!(q("limit=1000").page(1000).unwrap().limit, 1000);
+        for (query, code) in [
+            ("limit=1001", ErrorCode::InvalidLimit),
+            ("limit=-1", ErrorCode::InvalidLimit),
+            ("limit=abc", ErrorCode::InvalidLimit),
+            ("limit=", ErrorCode::InvalidLimit),
+            ("offset=-1", ErrorCode::InvalidOffset),
+            ("offset=1.5", ErrorCode::InvalidOffset),
+            ("sort_key=name", ErrorCode::InvalidSortKey),
+            ("sort_dir=up", ErrorCode::InvalidSortDir),
+        ] {
+            assert_eq!(q(query).page(1000).unwrap_err().code, code, "{query}");
+        }
+    }
+
+    #[test]
+    fn both_sort_key_spellings() {
+        assert_eq!(
+            q("sort_key=create_at").page(10).unwrap().sort_key,
+            SortKey::CreatedAt
+        );
+        assert_eq!(
+            q("sort_key=update_at").page(10).unwrap().sort_key,
+            SortKey::UpdatedAt
+        );
+    }
+
+    #[test]
+    fn fields_name_the_path_in_messages() {
+        let v: Value = serde_json::json!({"a": 1, "b": null, "c": "x"});
+        let obj = v.as_object().unwrap();
+        let f = Fields::nested(obj, "connections[1]");
+        assert_eq!(
+            f.req_str("a").unwrap_err().message(),
+            "Parameter error. connections[1].a must be a string, not a number."
+        );
+        assert_eq!(
+            f.req_str("b").unwrap_err().message(),
+            "Parameter error. connections[1].b is required."
+        );
+        assert_eq!(f.req_str("c").unwrap(), "x");
+    }
+}

@@ -1,0 +1,326 @@
+//! The HTTP layer: the router with every VPCEP path (implemented or answering 501), the
+//! middleware that every request passes, and one module per resource.
+
+mod connections;
+mod endpoints;
+pub mod error;
+mod extract;
+mod render;
+mod services;
+mod validate;
+mod versions;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put, MethodRouter};
+use axum::{Json, Router};
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+use crate::config::Settings;
+use crate::store::{DynStore, StoreResult};
+use error::{ApiError, ErrorCode};
+use extract::{AcceptsJson, Ctx};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// Runs a store call within the request deadline: 504 `EndPoint.0013` when it is exceeded.
+    pub async fn db<T>(&self, call: impl Future<Output = StoreResult<T>>) -> Result<T, ApiError> {
+        match tokio::time::timeout(self.settings.request_timeout, call).await {
+            Ok(result) => result.map_err(ApiError::from),
+            Err(_) => Err(ApiError::from(crate::store::StoreError::Timeout)),
+        }
+    }
+}
+
+/// The whole application as a router.
+pub fn router(state: AppState) -> Router {
+    let in_flight = Arc::new(Semaphore::new(state.settings.max_in_flight));
+    let services = "/v1/{project_id}/vpc-endpoint-services";
+    let service = "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}";
+    let endpoint = "/v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}";
+
+    let api = Router::new()
+        .route("/", get(versions::list_version_details))
+        .route("/{version}", get(versions::list_specified_version_details))
+        .route("/health", get(health))
+        .route(
+            services,
+            get(services::list_endpoint_service).post(services::create_endpoint_service),
+        )
+        .route(
+            &format!("{services}/describe"),
+            get(services::list_service_describe_details),
+        )
+        .route(
+            service,
+            get(services::list_service_details)
+                .put(services::update_endpoint_service)
+                .delete(services::delete_endpoint_service),
+        )
+        .route(
+            &format!("{service}/connections"),
+            get(connections::list_service_connections),
+        )
+        .route(
+            &format!("{service}/connections/action"),
+            post(connections::accept_or_reject_endpoint),
+        )
+        .route(
+            &format!("{service}/connections/description"),
+            put(connections::update_endpoint_connections_desc),
+        )
+        .route(
+            "/v1/{project_id}/vpc-endpoints",
+            get(endpoints::list_endpoints).post(endpoints::create_endpoint),
+        )
+        .route(
+            endpoint,
+            get(endpoints::list_endpoint_info_details)
+                .delete(endpoints::delete_endpoint)
+                .put(not_implemented("UpdateEndpointWhite")),
+        );
+    let api = unimplemented_routes(api, services, service, endpoint)
+        .fallback(unknown_route)
+        .layer(middleware::map_response(method_not_allowed_body))
+        .with_state(state);
+
+    api.layer(middleware::from_fn(move |req, next| {
+        limit_in_flight(in_flight.clone(), req, next)
+    }))
+    .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+        |_: Box<dyn std::any::Any + Send>| {
+            ApiError::internal(&"a handler panicked").into_response()
+        },
+    ))
+    .layer(middleware::from_fn(request_context))
+}
+
+/// The rest of the VPCEP surface (vpcep-reference.md §2.0): recognised, authenticated, and
+/// answered with 501 until an issue brings it.
+fn unimplemented_routes(
+    api: Router<AppState>,
+    services: &str,
+    service: &str,
+    endpoint: &str,
+) -> Router<AppState> {
+    let mut api = api
+        .route(
+            &format!("{services}/public"),
+            get(not_implemented("ListServicePublicDetails")),
+        )
+        .route(
+            &format!("{service}/permissions"),
+            get(not_implemented("ListServicePermissionsDetails")),
+        )
+        .route(
+            &format!("{service}/permissions/action"),
+            post(not_implemented("AddOrRemoveServicePermissions")),
+        )
+        .route(
+            &format!("{service}/permissions/batch-create"),
+            post(not_implemented("BatchAddEndpointServicePermissions")),
+        )
+        .route(
+            &format!("{service}/permissions/batch-delete"),
+            post(not_implemented("BatchRemoveEndpointServicePermissions")),
+        )
+        .route(
+            &format!("{service}/permissions/{{permission_id}}"),
+            put(not_implemented("UpdateEndpointServicePermissionDesc")),
+        )
+        .route(
+            &format!("{service}/name"),
+            put(not_implemented("UpdateEndpointServiceName")),
+        )
+        .route(
+            &format!("{endpoint}/policy"),
+            put(not_implemented("UpdateEndpointPolicy"))
+                .delete(not_implemented("DeleteEndpointPolicy")),
+        )
+        .route(
+            &format!("{endpoint}/routetables"),
+            put(not_implemented("UpdateEndpointRoutetable")),
+        )
+        .route(
+            "/v1/{project_id}/quotas",
+            get(not_implemented("ListQuotaDetails")),
+        )
+        .route(
+            "/v2/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/add-server-resources",
+            post(not_implemented("AddEndpointServiceServerResource")),
+        )
+        .route(
+            "/v2/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/upgrade",
+            post(not_implemented("UpgradeEndpointService")),
+        )
+        .route(
+            "/v2/{project_id}/vpc-endpoints/{vpc_endpoint_id}/upgrade",
+            post(not_implemented("UpgradeEndpoint")),
+        );
+    // `{resource_type}` is `endpoint_service` or `endpoint`; spelled out so that it never competes
+    // with the literal segments of the other routes.
+    for resource_type in ["endpoint_service", "endpoint"] {
+        api = api
+            .route(
+                &format!("/v1/{{project_id}}/{resource_type}/{{resource_id}}/tags/action"),
+                post(not_implemented("BatchAddOrRemoveResourceInstance")),
+            )
+            .route(
+                &format!("/v1/{{project_id}}/{resource_type}/tags"),
+                get(not_implemented("ListQueryProjectResourceTags")),
+            )
+            .route(
+                &format!("/v1/{{project_id}}/{resource_type}/resource_instances/action"),
+                post(not_implemented("ListResourceInstances")),
+            );
+    }
+    api
+}
+
+fn not_implemented(operation: &'static str) -> MethodRouter<AppState> {
+    axum::routing::any(move |_ctx: Ctx| async move {
+        Err::<(), _>(
+            ApiError::with(
+                ErrorCode::SystemError,
+                format!("{operation} is not implemented by vpcep yet."),
+            )
+            .status(StatusCode::NOT_IMPLEMENTED),
+        )
+    })
+}
+
+/// `GET /health`: 200 when the database answers, 503 otherwise; no authentication.
+async fn health(_: AcceptsJson, State(state): State<AppState>) -> Response {
+    match state.db(state.store.health()).await {
+        Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
+        Err(_) => {
+            let mut res = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "unavailable"})),
+            )
+                .into_response();
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            res
+        }
+    }
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::with(ErrorCode::NotFound, "No such route.")
+}
+
+/// axum answers a known path with an unsupported method by a bare 405 with `Allow`; give it our
+/// body, keeping the header.
+async fn method_not_allowed_body(res: Response) -> Response {
+    if res.status() != StatusCode::METHOD_NOT_ALLOWED
+        || res.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return res;
+    }
+    let mut err = ApiError::with(
+        ErrorCode::ParameterError,
+        "The method is not allowed for this path.",
+    )
+    .status(StatusCode::METHOD_NOT_ALLOWED);
+    err.allow = res.headers().get(header::ALLOW).cloned();
+    err.into_response()
+}
+
+/// Whether one `Accept` header value admits JSON: `application/json`, `application/*`, `*/*`
+/// (not with `q=0`), or an empty value.
+pub(crate) fn accepts_json(accept: &str) -> bool {
+    if accept.trim().is_empty() {
+        return true;
+    }
+    accept.split(',').any(|range| {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let refused = parts.any(|p| {
+            let p = p.trim();
+            p.strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        !refused && matches!(media.as_str(), "application/json" | "application/*" | "*/*")
+    })
+}
+
+/// 503 with `Retry-After` at once when `--max-in-flight` requests are already being served.
+async fn limit_in_flight(limit: Arc<Semaphore>, req: Request, next: Next) -> Response {
+    match limit.try_acquire_owned() {
+        Ok(_permit) => next.run(req).await,
+        Err(_) => {
+            ApiError::unavailable("Too many requests in flight; retry later.").into_response()
+        }
+    }
+}
+
+/// Gives each request an id (sent back as `X-Request-Id`, also on errors) and a span that every
+/// log line of the request carries, and logs one line per request.
+async fn request_context(req: Request, next: Next) -> Response {
+    let request_id = uuid::Uuid::new_v4().simple().to_string();
+    let method = req.method().clone();
+    let span = tracing::info_span!(
+        "request",
+        id = %request_id,
+        method = %method,
+        path = %req.uri().path(),
+        access_key = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let mut res = next.run(req).instrument(span.clone()).await;
+    let status = res.status();
+    span.in_scope(|| {
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        if status.is_server_error() {
+            tracing::warn!(status = status.as_u16(), ms, "request failed");
+        } else if method == Method::GET || method == Method::HEAD {
+            tracing::debug!(status = status.as_u16(), ms, "request");
+        } else {
+            tracing::info!(status = status.as_u16(), ms, "request");
+        }
+    });
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert("x-request-id", v);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn accept_header_rules() {
+        for ok in [
+            "",
+            "application/json",
+            "*/*",
+            "application/*",
+            "text/html, application/json;q=0.9",
+            "Application/JSON; charset=utf-8",
+        ] {
+            assert!(super::accepts_json(ok), "{ok:?}");
+        }
+        for refused in [
+            "text/html",
+            "application/xml",
+            "application/json;q=0",
+            "text/*",
+        ] {
+            assert!(!super::accepts_json(refused), "{refused:?}");
+        }
+    }
+}

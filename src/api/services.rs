@@ -1,0 +1,230 @@
+//! Endpoint services: CreateEndpointService, ListEndpointService, ListServiceDetails,
+//! UpdateEndpointService, DeleteEndpointService, ListServiceDescribeDetails.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::error::{ApiError, ErrorCode};
+use super::extract::{Ctx, Fields, JsonBody, QueryParams};
+use super::render::{self, ServiceView};
+use super::{validate, AppState};
+use crate::domain::{parse_path_id, NewService, ServicePatch, ServiceStatus};
+use crate::store::{DescribeBy, ServiceFilter};
+
+const SERVER_TYPES: [&str; 3] = ["VM", "VIP", "LB"];
+const TCP_PROXY: [&str; 5] = ["close", "toa_open", "proxy_open", "open", "proxy_vni"];
+
+fn server_type(f: &Fields<'_>) -> Result<String, ApiError> {
+    let s = f.req_str("server_type")?;
+    if SERVER_TYPES.contains(&s) {
+        Ok(s.to_owned())
+    } else {
+        Err(ApiError::with(
+            ErrorCode::InvalidServerType,
+            "server_type must be VM, VIP or LB.",
+        ))
+    }
+}
+
+fn tcp_proxy(f: &Fields<'_>) -> Result<Option<String>, ApiError> {
+    match f.opt_str("tcp_proxy")? {
+        None => Ok(None),
+        Some(s) if TCP_PROXY.contains(&s) => Ok(Some(s.to_owned())),
+        Some(_) => Err(ApiError::param(
+            "tcp_proxy must be close, toa_open, proxy_open, open or proxy_vni.",
+        )),
+    }
+}
+
+/// `service_name`: `None` when absent, `Some(None)` for `""`.
+fn short_name(f: &Fields<'_>) -> Result<Option<Option<String>>, ApiError> {
+    match f.opt_str("service_name")? {
+        None => Ok(None),
+        Some(s) if validate::service_name(s) => Ok(Some((!s.is_empty()).then(|| s.to_owned()))),
+        Some(_) => Err(ApiError::with(
+            ErrorCode::InvalidServiceName,
+            "service_name must be at most 16 letters, digits, '_' or '-'.",
+        )),
+    }
+}
+
+fn ip(f: &Fields<'_>) -> Result<Option<String>, ApiError> {
+    match f.opt_str("ip")? {
+        None => Ok(None),
+        Some(s) if validate::ip_or_domain(s) => Ok(Some(s.to_owned())),
+        Some(_) => Err(ApiError::with(
+            ErrorCode::InvalidIpAddress,
+            "ip must be an IPv4 address or a domain name.",
+        )),
+    }
+}
+
+fn parse_new_service(body: &JsonBody) -> Result<NewService, ApiError> {
+    let f = Fields::new(&body.0);
+    let port_id = validate::uuid_field(
+        &f,
+        "port_id",
+        ErrorCode::ParameterError,
+        ErrorCode::InvalidPortId,
+    )?;
+    let vpc_id =
+        validate::uuid_field(&f, "vpc_id", ErrorCode::VpcIdEmpty, ErrorCode::InvalidVpcId)?;
+    let server_type = server_type(&f)?;
+    let ports = validate::ports(&f, "ports")?.ok_or_else(|| f.missing("ports"))?;
+    let service_type = match f.opt_str("service_type")? {
+        None | Some("interface") => "interface".to_owned(),
+        Some("gateway") => {
+            return Err(ApiError::param(
+                "service_type gateway cannot be created by users; use interface.",
+            ))
+        }
+        Some(_) => return Err(ApiError::param("service_type must be interface.")),
+    };
+    let ip_version = match f.opt_str("ip_version")? {
+        None | Some("ipv4") => "ipv4".to_owned(),
+        Some("ipv6") => "ipv6".to_owned(),
+        Some(_) => return Err(ApiError::param("ip_version must be ipv4 or ipv6.")),
+    };
+    Ok(NewService {
+        name: short_name(&f)?.flatten(),
+        port_id,
+        vpc_id,
+        server_type,
+        service_type,
+        approval_enabled: f.opt_bool("approval_enabled")?.unwrap_or(true),
+        ip: ip(&f)?,
+        tcp_proxy: tcp_proxy(&f)?.unwrap_or_else(|| "close".to_owned()),
+        description: validate::description(&f, "description")?.unwrap_or_default(),
+        enable_policy: f.opt_bool("enable_policy")?.unwrap_or(false),
+        ip_version,
+        tags: validate::tags(&f, "tags")?,
+        ports,
+    })
+}
+
+/// `POST /v1/{project_id}/vpc-endpoint-services`
+pub async fn create_endpoint_service(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    body: JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let new = parse_new_service(&body)?;
+    let service = state
+        .db(state
+            .store
+            .create_service(ctx.tenant, state.settings.region.clone(), new))
+        .await?;
+    Ok(Json(render::service(&service, ServiceView::Write)))
+}
+
+/// `GET /v1/{project_id}/vpc-endpoint-services`
+pub async fn list_endpoint_service(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    query: QueryParams,
+) -> Result<Json<Value>, ApiError> {
+    let page = query.page(1000)?;
+    let status = query
+        .filter("status")
+        .map(|s| {
+            ServiceStatus::parse(&s).ok_or_else(|| {
+                ApiError::with(
+                    ErrorCode::InvalidStatus,
+                    "status must be creating, available, failed or deleting.",
+                )
+            })
+        })
+        .transpose()?;
+    let filter = ServiceFilter {
+        name: query.filter("endpoint_service_name"),
+        id: query.filter("id").map(|s| s.to_ascii_lowercase()),
+        status,
+    };
+    let page = state
+        .db(state.store.list_services(ctx.project_id, filter, page))
+        .await?;
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|s| render::service(s, ServiceView::ListItem))
+        .collect();
+    Ok(Json(
+        json!({"endpoint_services": items, "total_count": page.total_count}),
+    ))
+}
+
+/// `GET /v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}`
+pub async fn list_service_details(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<Json<Value>, ApiError> {
+    let id = ctx.service_id()?;
+    let service = state
+        .db(state.store.get_service(ctx.project_id, id))
+        .await?;
+    Ok(Json(render::service(&service, ServiceView::Detail)))
+}
+
+/// `PUT /v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}`
+pub async fn update_endpoint_service(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    body: JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let id = ctx.service_id()?;
+    let f = Fields::new(&body.0);
+    let patch = ServicePatch {
+        approval_enabled: f.opt_bool("approval_enabled")?,
+        name: short_name(&f)?,
+        ports: validate::ports(&f, "ports")?,
+        port_id: f
+            .opt_str("port_id")?
+            .map(|s| validate::opt_uuid(&f, "port_id", s, ErrorCode::InvalidPortId))
+            .transpose()?,
+        tcp_proxy: tcp_proxy(&f)?,
+        description: validate::description(&f, "description")?,
+        ip: ip(&f)?,
+    };
+    let service = state
+        .db(state
+            .store
+            .update_service(ctx.project_id, id, state.settings.region.clone(), patch))
+        .await?;
+    Ok(Json(render::service(&service, ServiceView::Write)))
+}
+
+/// `DELETE /v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}`: 204.
+pub async fn delete_endpoint_service(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<StatusCode, ApiError> {
+    let id = ctx.service_id()?;
+    state
+        .db(state.store.delete_service(ctx.project_id, id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/{project_id}/vpc-endpoint-services/describe?id=|endpoint_service_name=`: the summary
+/// of any tenant's service, which consumers look up before connecting. Exactly one of the two.
+pub async fn list_service_describe_details(
+    State(state): State<AppState>,
+    _ctx: Ctx,
+    query: QueryParams,
+) -> Result<Json<Value>, ApiError> {
+    let by = match (query.filter("id"), query.filter("endpoint_service_name")) {
+        (Some(id), None) => DescribeBy::Id(
+            parse_path_id(&id).ok_or_else(|| ApiError::new(ErrorCode::InvalidServiceId))?,
+        ),
+        (None, Some(name)) => DescribeBy::Name(name),
+        _ => {
+            return Err(ApiError::param(
+                "Give exactly one of id and endpoint_service_name.",
+            ))
+        }
+    };
+    let service = state.db(state.store.describe_service(by)).await?;
+    Ok(Json(render::service_summary(&service)))
+}

@@ -1,0 +1,43 @@
+//! ListVersionDetails (`GET /`) and ListSpecifiedVersionDetails (`GET /{version}`): no
+//! authentication. vpcep serves v1 only.
+
+use axum::extract::Path;
+use axum::http::{header, HeaderMap};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::extract::AcceptsJson;
+
+fn v1(headers: &HeaderMap) -> Value {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    json!({
+        "id": "v1",
+        "status": "CURRENT",
+        "updated": "2018-09-30T00:00:00Z",
+        "version": "1",
+        "min_version": "",
+        "links": [{"href": format!("http://{host}/v1"), "type": "application/json", "rel": "self"}],
+    })
+}
+
+/// `GET /`
+pub async fn list_version_details(_: AcceptsJson, headers: HeaderMap) -> Json<Value> {
+    Json(json!({"versions": [v1(&headers)]}))
+}
+
+/// `GET /{version}`: 404 for any version but `v1`.
+pub async fn list_specified_version_details(
+    _: AcceptsJson,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    if version == "v1" {
+        Ok(Json(json!({"version": v1(&headers)})))
+    } else {
+        Err(ApiError::not_found())
+    }
+}

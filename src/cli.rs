@@ -1,0 +1,142 @@
+//! The commands: `serve` and `credentials create|list|delete` (API.md §4).
+
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::auth;
+use crate::config::{CredentialsCommand, ServeArgs};
+use crate::domain::{ids::new_hex_id, parse_path_id, time};
+use crate::server::{shutdown_signal, App};
+use crate::store::{self, StoreError};
+
+/// Prints one line on stdout and flushes it, so a supervising process sees it at once.
+fn print_line(line: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()?;
+    Ok(())
+}
+
+fn issued_json(issued: &auth::Issued) -> String {
+    let c = &issued.credential;
+    json!({
+        "name": c.name,
+        "domain_id": c.domain_id,
+        "project_id": c.project_id,
+        "access_key": c.access_key,
+        "secret_key": c.secret_key,
+        "token": issued.token,
+    })
+    .to_string()
+}
+
+/// `vpcep serve`
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let store = store::open(&args.db.database).await?;
+    // A fresh database gets one credential, printed once, so the server is usable at once.
+    let first = auth::issue("default".into(), new_hex_id(), new_hex_id());
+    let token_hash = auth::hash_token(&first.token);
+    if store
+        .bootstrap_credential(first.credential.clone(), token_hash)
+        .await?
+    {
+        print_line(&issued_json(&first))?;
+        tracing::info!(
+            access_key = %first.credential.access_key,
+            project_id = %first.credential.project_id,
+            "created the first credential (its secrets are printed on stdout only)"
+        );
+    }
+    let app = App::build(&args, store).await?;
+    let addr = app.local_addr()?;
+    print_line(&format!("vpcep listening on http://{addr}"))?;
+    tracing::info!(%addr, database = %redact_url(&args.db.database), region = %args.region, "serving");
+    app.serve(shutdown_signal()).await;
+    Ok(())
+}
+
+/// A database URL without its password, for logs.
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn parse_id(flag: &str, value: &str) -> anyhow::Result<String> {
+    parse_path_id(value)
+        .ok_or_else(|| anyhow::anyhow!("{flag} must be 1..64 letters, digits or '-'"))
+}
+
+/// `vpcep credentials ...`
+pub async fn credentials(cmd: CredentialsCommand) -> anyhow::Result<()> {
+    match cmd {
+        CredentialsCommand::Create {
+            db,
+            name,
+            domain_id,
+            project_id,
+        } => {
+            let store = store::open(&db.database).await?;
+            let project_id = project_id
+                .map(|p| parse_id("--project-id", &p))
+                .transpose()?;
+            let domain_id = match domain_id {
+                Some(d) => parse_id("--domain-id", &d)?,
+                // A known project keeps its account; anything else is a new account.
+                None => match &project_id {
+                    Some(p) => store
+                        .list_credentials()
+                        .await?
+                        .into_iter()
+                        .find(|c| &c.project_id == p)
+                        .map(|c| c.domain_id)
+                        .unwrap_or_else(new_hex_id),
+                    None => new_hex_id(),
+                },
+            };
+            let project_id = project_id.unwrap_or_else(new_hex_id);
+            let issued = auth::issue(name, domain_id, project_id);
+            match store
+                .create_credential(issued.credential.clone(), auth::hash_token(&issued.token))
+                .await
+            {
+                Ok(()) => print_line(&issued_json(&issued)),
+                Err(StoreError::ProjectOfAnotherDomain(p)) => {
+                    anyhow::bail!("project {p} already belongs to another account")
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        CredentialsCommand::List { db } => {
+            let store = store::open(&db.database).await?;
+            let list: Vec<_> = store
+                .list_credentials()
+                .await?
+                .into_iter()
+                .map(|c| {
+                    json!({
+                        "name": c.name,
+                        "domain_id": c.domain_id,
+                        "project_id": c.project_id,
+                        "access_key": c.access_key,
+                        "created_at": time::format(c.created_at),
+                    })
+                })
+                .collect();
+            print_line(&serde_json::to_string_pretty(&list)?)
+        }
+        CredentialsCommand::Delete { db, access_key } => {
+            let store = store::open(&db.database).await?;
+            if store.delete_credential(access_key.clone()).await? {
+                print_line(&json!({"deleted": access_key}).to_string())
+            } else {
+                anyhow::bail!("no credential has the access key {access_key}")
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The command line (API.md §4): every `serve` flag is also an environment variable.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+pub const DEFAULT_DATABASE: &str = "sqlite://vpcep-data/vpcep.db";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "vpcep",
+    version,
+    about = "A VPC Endpoint control plane speaking the Huawei Cloud VPCEP v1 API"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the API server.
+    Serve(ServeArgs),
+    /// Manage the credentials that may call the API.
+    #[command(subcommand)]
+    Credentials(CredentialsCommand),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DatabaseArg {
+    /// Database URL: sqlite://PATH (relative to the working directory, or sqlite:///ABSOLUTE).
+    #[arg(long, env = "VPCEP_DATABASE", default_value = DEFAULT_DATABASE)]
+    pub database: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+    #[arg(long, env = "VPCEP_LISTEN", default_value = "127.0.0.1:8400")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub db: DatabaseArg,
+    /// Region name used in service names (`{region}.{name}.{id}`).
+    #[arg(long, env = "VPCEP_REGION", default_value = "local-1")]
+    pub region: String,
+    /// Most connections one seed request may update.
+    #[arg(long, env = "VPCEP_MAX_BATCH", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_batch: u32,
+    /// Largest request body accepted, in bytes (413 above).
+    #[arg(long, env = "VPCEP_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Time a client has to send a request's headers, and again its body (408 after).
+    #[arg(long, env = "VPCEP_READ_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub read_timeout: Duration,
+    /// Deadline of each database call (504 after).
+    #[arg(long, env = "VPCEP_REQUEST_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
+    /// Requests served at once; more are refused with 503 at once.
+    #[arg(long, env = "VPCEP_MAX_IN_FLIGHT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_in_flight: u32,
+    /// How long a graceful stop waits for in-flight requests.
+    #[arg(long, env = "VPCEP_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub shutdown_timeout: Duration,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CredentialsCommand {
+    /// Create a credential and print it (with its secrets) as one JSON object.
+    Create {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// A label for the credential.
+        #[arg(long, default_value = "default")]
+        name: String,
+        /// The account; a new one when omitted.
+        #[arg(long)]
+        domain_id: Option<String>,
+        /// The project; a new one when omitted. It must not belong to another account.
+        #[arg(long)]
+        project_id: Option<String>,
+    },
+    /// List credentials, without secrets.
+    List {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Delete a credential: its token stops working at once.
+    Delete {
+        #[command(flatten)]
+        db: DatabaseArg,
+        #[arg(long)]
+        access_key: String,
+    },
+}
+
+/// The settings the request path reads.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub region: String,
+    pub max_batch: usize,
+    pub max_body_bytes: usize,
+    pub read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_in_flight: usize,
+}
+
+impl From<&ServeArgs> for Settings {
+    fn from(a: &ServeArgs) -> Self {
+        Self {
+            region: a.region.clone(),
+            max_batch: a.max_batch as usize,
+            max_body_bytes: a.max_body_bytes,
+            read_timeout: a.read_timeout,
+            request_timeout: a.request_timeout,
+            max_in_flight: a.max_in_flight as usize,
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The rules of VPCEP, with no I/O: validated value types, the connection and service state
+//! machines, who may connect to a service, and the resource models the store returns.
+//!
+//! Everything here is parsed once at the HTTP edge, so the store and the handlers never re-check.
+
+pub mod ids;
+pub mod model;
+pub mod status;
+pub mod text;
+pub mod time;
+
+pub use ids::{is_uuid, parse_path_id, parse_uuid, EndpointId};
+pub use model::*;
+pub use status::{ConnectionAction, ConnectionStatus, ServiceStatus, TransitionError};
+pub use text::{Description, TextError, MAX_DESCRIPTION_CHARS};

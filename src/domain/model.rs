@@ -1,0 +1,257 @@
+//! The resources as the store keeps them and the HTTP layer renders them.
+
+use serde::{Deserialize, Serialize};
+
+use super::status::{ConnectionStatus, ServiceStatus};
+
+/// One port mapping of a service (`PortList`, vpcep-reference.md §1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Port {
+    pub client_port: u16,
+    pub server_port: u16,
+    pub protocol: String,
+}
+
+/// A resource tag (`TagList`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// The in-resource error of a failed endpoint or connection (`QueryError`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryError {
+    pub error_code: String,
+    pub error_message: String,
+}
+
+/// An access key and what it may act as. The secret key and the token are secrets: `Debug` never
+/// shows them, and only `credentials create` ever prints them.
+#[derive(Clone)]
+pub struct Credential {
+    pub name: String,
+    pub domain_id: String,
+    pub project_id: String,
+    pub access_key: String,
+    pub secret_key: String,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("name", &self.name)
+            .field("domain_id", &self.domain_id)
+            .field("project_id", &self.project_id)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The tenant a request acts for: the credential's account and project.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tenant {
+    pub domain_id: String,
+    pub project_id: String,
+}
+
+/// An endpoint service (§1.1). `connection_count` is filled in by lists.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EndpointService {
+    pub id: String,
+    pub project_id: String,
+    pub domain_id: String,
+    /// The full composed name, `{region}.{name}.{id}` or `{region}.{id}`.
+    pub service_name: String,
+    pub port_id: String,
+    pub vpc_id: String,
+    pub pool_id: String,
+    pub server_type: String,
+    pub service_type: String,
+    pub approval_enabled: bool,
+    pub status: ServiceStatus,
+    pub ip: Option<String>,
+    pub tcp_proxy: String,
+    pub description: String,
+    pub enable_policy: bool,
+    pub ip_version: String,
+    pub ports: Vec<Port>,
+    pub tags: Vec<Tag>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub connection_count: i64,
+}
+
+/// What CreateEndpointService stores, validated.
+#[derive(Clone, Debug)]
+pub struct NewService {
+    pub name: Option<String>,
+    pub port_id: String,
+    pub vpc_id: String,
+    pub server_type: String,
+    pub service_type: String,
+    pub approval_enabled: bool,
+    pub ip: Option<String>,
+    pub tcp_proxy: String,
+    pub description: String,
+    pub enable_policy: bool,
+    pub ip_version: String,
+    pub ports: Vec<Port>,
+    pub tags: Vec<Tag>,
+}
+
+/// What UpdateEndpointService changes; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct ServicePatch {
+    pub approval_enabled: Option<bool>,
+    /// `Some(None)` clears the short name (`""`).
+    pub name: Option<Option<String>>,
+    pub ports: Option<Vec<Port>>,
+    pub port_id: Option<String>,
+    pub tcp_proxy: Option<String>,
+    pub description: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// An endpoint (§1.2), which is also a connection to its service.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Endpoint {
+    pub id: String,
+    pub marker_id: i64,
+    pub project_id: String,
+    pub domain_id: String,
+    pub endpoint_service_id: String,
+    pub endpoint_service_name: String,
+    pub service_type: String,
+    pub vpc_id: String,
+    pub subnet_id: Option<String>,
+    pub port_ip: String,
+    pub enable_dns: bool,
+    pub description: String,
+    pub connection_description: String,
+    pub status: ConnectionStatus,
+    /// An endpoint rejected after having been accepted still reports its `ip` (§1.2).
+    pub ever_accepted: bool,
+    pub whitelist: Vec<String>,
+    pub enable_whitelist: bool,
+    pub tags: Vec<Tag>,
+    pub routetables: Vec<String>,
+    pub policy_document: Option<serde_json::Value>,
+    pub error: Vec<QueryError>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Endpoint {
+    /// The connection as the service owner sees it.
+    pub fn connection(&self) -> Connection {
+        Connection {
+            id: self.id.clone(),
+            marker_id: self.marker_id,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            domain_id: self.domain_id.clone(),
+            status: self.status,
+            description: self.connection_description.clone(),
+            error: self.error.clone(),
+        }
+    }
+
+    /// `ip` is reported once the connection was accepted (and stays when it is rejected later).
+    pub fn reported_ip(&self) -> Option<&str> {
+        let shown = self.status == ConnectionStatus::Accepted
+            || (self.status == ConnectionStatus::Rejected && self.ever_accepted);
+        shown.then_some(self.port_ip.as_str())
+    }
+}
+
+/// What CreateEndpoint stores, validated. `port_ip` is `None` when vpcep must assign one.
+#[derive(Clone, Debug)]
+pub struct NewEndpoint {
+    pub endpoint_service_id: String,
+    pub vpc_id: String,
+    pub subnet_id: Option<String>,
+    pub port_ip: Option<u32>,
+    pub enable_dns: bool,
+    pub description: String,
+    pub whitelist: Vec<String>,
+    pub enable_whitelist: bool,
+    pub tags: Vec<Tag>,
+    pub routetables: Vec<String>,
+    pub policy_document: Option<serde_json::Value>,
+}
+
+/// A connection as the service owner sees it (`ConnectionEndpoints`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Connection {
+    pub id: String,
+    pub marker_id: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub domain_id: String,
+    pub status: ConnectionStatus,
+    pub description: String,
+    pub error: Vec<QueryError>,
+}
+
+/// Whether an account may create an endpoint to a service. The owner's own account always may
+/// (§4.4). Whitelists arrive with the permissions issue; until then nobody else may.
+pub fn may_connect(service: &EndpointService, consumer_domain_id: &str) -> bool {
+    service.domain_id == consumer_domain_id
+}
+
+/// The stored full name of a service (API.md §3).
+pub fn compose_service_name(region: &str, name: Option<&str>, id: &str) -> String {
+    match name {
+        Some(n) if !n.is_empty() => format!("{region}.{n}.{id}"),
+        _ => format!("{region}.{id}"),
+    }
+}
+
+/// The range from which vpcep assigns endpoint addresses: 172.16.0.0/12, skipping the network
+/// address and the conventional gateway (.1) at its start and the broadcast address at its end.
+pub const AUTO_IP_FIRST: u32 = 0xAC10_0002; // 172.16.0.2
+pub const AUTO_IP_LAST: u32 = 0xAC1F_FFFE; // 172.31.255.254
+
+pub fn format_ipv4(ip: u32) -> String {
+    std::net::Ipv4Addr::from(ip).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_names_are_composed_with_region_and_id() {
+        assert_eq!(
+            compose_service_name("local-1", Some("web"), "abc"),
+            "local-1.web.abc"
+        );
+        assert_eq!(compose_service_name("local-1", None, "abc"), "local-1.abc");
+        assert_eq!(
+            compose_service_name("local-1", Some(""), "abc"),
+            "local-1.abc"
+        );
+    }
+
+    #[test]
+    fn auto_ip_range_is_inside_172_16_0_0_slash_12() {
+        assert_eq!(format_ipv4(AUTO_IP_FIRST), "172.16.0.2");
+        assert_eq!(format_ipv4(AUTO_IP_LAST), "172.31.255.254");
+    }
+
+    #[test]
+    fn credential_debug_hides_the_secret() {
+        let c = Credential {
+            name: "n".into(),
+            domain_id: "d".into(),
+            project_id: "p".into(),
+            access_key: "AK".into(),
+            secret_key: "very-secret".into(),
+            created_at: 0,
+        };
+        assert!(!format!("{c:?}").contains("very-secret"));
+    }
+}

@@ -1,0 +1,16 @@
+//! vpcep: a VPC Endpoint control plane that speaks the Huawei Cloud VPCEP v1 REST API.
+//!
+//! - `api`: HTTP only (router, extractors, the error catalogue, one module per resource)
+//! - `auth`: credentials and tokens (request signing joins here)
+//! - `domain`: the rules, with no I/O
+//! - `store`: the storage trait and its backends
+//! - `server`: binding, serving connections, graceful shutdown
+//! - `cli`: the `credentials` commands
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod server;
+pub mod store;

@@ -1,0 +1,247 @@
+//! Storage: one trait between the handlers and SQL, with one implementation per backend, chosen
+//! at start from the database URL. The trait speaks the domain's language; every rule that needs
+//! a consistent read-then-write (ownership, state transitions, uniqueness) runs inside the
+//! implementation's transaction, using the pure functions of `crate::domain`.
+
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::{
+    Connection, ConnectionAction, ConnectionStatus, Credential, Description, Endpoint, EndpointId,
+    EndpointService, NewEndpoint, NewService, ServicePatch, ServiceStatus, Tenant, TransitionError,
+};
+
+/// What can go wrong in the store, in terms the HTTP layer maps to the error catalogue in one place
+/// (`api::error`).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The resource named in the path does not exist in the caller's project.
+    #[error("not found")]
+    NotFound,
+    /// An id in the body is not a connection of the service (EndPoint.2013).
+    #[error("endpoint {0} is not a connection of the service")]
+    NotAConnection(String),
+    /// CreateEndpoint to a service that does not exist (EndPoint.2003).
+    #[error("endpoint service missing")]
+    ServiceMissing,
+    /// CreateEndpoint to a service that is not available (EndPoint.2004).
+    #[error("endpoint service unavailable")]
+    ServiceNotAvailable,
+    /// The caller's account may not connect to the service (EndPoint.2012).
+    #[error("not permitted to connect")]
+    ConnectNotPermitted,
+    /// DeleteEndpointService while endpoints are connected (EndPoint.3006).
+    #[error("endpoint service in use")]
+    ServiceInUse,
+    /// UpdateEndpointService in a state that forbids it (EndPoint.3045).
+    #[error("endpoint service state forbids the change")]
+    ServiceStateForbids,
+    /// The requested port IP is taken in that VPC (EndPoint.2042).
+    #[error("port ip in use")]
+    PortIpInUse,
+    /// No free address is left in the VPC's automatic range (EndPoint.2042 as well).
+    #[error("no free address")]
+    NoFreeAddress,
+    /// A port mapping collides with another service on the same backend port (EndPoint.3044).
+    #[error("ports conflict with another endpoint service")]
+    PortsConflict,
+    /// A connection's state forbids the change.
+    #[error("state forbids the change: {0:?}")]
+    Transition(TransitionError),
+    /// A credential's project already belongs to another account.
+    #[error("project {0} belongs to another account")]
+    ProjectOfAnotherDomain(String),
+    /// The access key already exists.
+    #[error("access key exists")]
+    DuplicateAccessKey,
+    /// A write conflict that persisted after retries.
+    #[error("write conflict")]
+    Conflict,
+    /// The database cannot be reached or used (503).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The database did not answer in time (504).
+    #[error("database timeout")]
+    Timeout,
+    /// A bug or an unexpected database answer (500); the text is logged, never sent.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Sort order of lists (API.md §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SortKey {
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SortDir {
+    #[default]
+    Desc,
+    Asc,
+}
+
+/// A page of a list: `limit` 0..=1000, `offset` >= 0, and the order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub offset: u64,
+    pub sort_key: SortKey,
+    pub sort_dir: SortDir,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self {
+            limit: 10,
+            offset: 0,
+            sort_key: SortKey::default(),
+            sort_dir: SortDir::default(),
+        }
+    }
+}
+
+/// One page and the number of all matches.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total_count: i64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ServiceFilter {
+    /// Case-insensitive substring of the full service name.
+    pub name: Option<String>,
+    pub id: Option<String>,
+    pub status: Option<ServiceStatus>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct EndpointFilter {
+    /// Case-insensitive substring of the connected service's full name.
+    pub service_name: Option<String>,
+    pub vpc_id: Option<String>,
+    pub id: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionFilter {
+    pub id: Option<String>,
+    pub marker_id: Option<i64>,
+    pub status: Option<ConnectionStatus>,
+}
+
+/// How ListServiceDescribeDetails names the service.
+#[derive(Clone, Debug)]
+pub enum DescribeBy {
+    Id(String),
+    Name(String),
+}
+
+/// One item of the seed operation, validated.
+#[derive(Clone, Debug)]
+pub struct DescriptionUpdate {
+    pub id: EndpointId,
+    pub description: Description,
+}
+
+/// The storage interface. Methods that take a `project_id` only see that project's rows: another
+/// tenant's resource is reported exactly like a missing one.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Succeeds when the database answers reads and writes.
+    async fn health(&self) -> StoreResult<()>;
+
+    // Credentials.
+    async fn credential_by_token(&self, token_sha256: String) -> StoreResult<Option<Credential>>;
+    async fn create_credential(&self, cred: Credential, token_sha256: String) -> StoreResult<()>;
+    /// Creates `cred` only when no credential exists yet; true when it did.
+    async fn bootstrap_credential(
+        &self,
+        cred: Credential,
+        token_sha256: String,
+    ) -> StoreResult<bool>;
+    async fn list_credentials(&self) -> StoreResult<Vec<Credential>>;
+    async fn delete_credential(&self, access_key: String) -> StoreResult<bool>;
+
+    // Endpoint services.
+    async fn create_service(
+        &self,
+        owner: Tenant,
+        region: String,
+        new: NewService,
+    ) -> StoreResult<EndpointService>;
+    async fn get_service(&self, project_id: String, id: String) -> StoreResult<EndpointService>;
+    async fn list_services(
+        &self,
+        project_id: String,
+        filter: ServiceFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<EndpointService>>;
+    async fn update_service(
+        &self,
+        project_id: String,
+        id: String,
+        region: String,
+        patch: ServicePatch,
+    ) -> StoreResult<EndpointService>;
+    async fn delete_service(&self, project_id: String, id: String) -> StoreResult<()>;
+    /// Any tenant's service, for consumers looking one up before connecting.
+    async fn describe_service(&self, by: DescribeBy) -> StoreResult<EndpointService>;
+
+    // Endpoints.
+    async fn create_endpoint(&self, consumer: Tenant, new: NewEndpoint) -> StoreResult<Endpoint>;
+    async fn get_endpoint(&self, project_id: String, id: String) -> StoreResult<Endpoint>;
+    async fn list_endpoints(
+        &self,
+        project_id: String,
+        filter: EndpointFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Endpoint>>;
+    async fn delete_endpoint(&self, project_id: String, id: String) -> StoreResult<()>;
+
+    // Connections, seen by the owner of the service.
+    async fn list_connections(
+        &self,
+        project_id: String,
+        service_id: String,
+        filter: ConnectionFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Connection>>;
+    async fn accept_or_reject(
+        &self,
+        project_id: String,
+        service_id: String,
+        endpoint_id: EndpointId,
+        action: ConnectionAction,
+    ) -> StoreResult<Connection>;
+    /// The seed operation: all or nothing; returns the named connections ordered by `created_at`
+    /// descending, then `id` ascending.
+    async fn update_connection_descriptions(
+        &self,
+        project_id: String,
+        service_id: String,
+        updates: Vec<DescriptionUpdate>,
+    ) -> StoreResult<Vec<Connection>>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the store a database URL names, applying migrations.
+pub async fn open(url: &str) -> anyhow::Result<DynStore> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let store = sqlite::SqliteStore::open(path.into()).await?;
+        Ok(Arc::new(store))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        anyhow::bail!("PostgreSQL is not supported by this build yet; use a sqlite:// URL")
+    } else {
+        anyhow::bail!("unsupported database URL {url:?}: expected sqlite://PATH")
+    }
+}

@@ -1,0 +1,328 @@
+//! Endpoint rows, and the same rows seen as connections by the service owner.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::db_error;
+use super::rows::{self, connection_status, json, json_opt, to_json, ListQuery};
+use super::services;
+use crate::domain::{
+    format_ipv4, ids::new_uuid, may_connect, time, Connection as DomainConnection,
+    ConnectionAction, ConnectionStatus, Endpoint, EndpointId, NewEndpoint, Tenant, AUTO_IP_FIRST,
+    AUTO_IP_LAST,
+};
+use crate::store::{
+    ConnectionFilter, DescriptionUpdate, EndpointFilter, Page, PageRequest, StoreError, StoreResult,
+};
+
+const SELECT: &str = "SELECT e.id, e.marker_id, e.project_id, e.domain_id, \
+     e.endpoint_service_id, s.service_name, s.service_type, e.vpc_id, e.subnet_id, e.port_ip, \
+     e.enable_dns, e.description, e.connection_description, e.status, e.ever_accepted, \
+     e.whitelist, e.enable_whitelist, e.tags, e.routetables, e.policy_document, e.error, \
+     e.created_at, e.updated_at \
+     FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id";
+const COUNT: &str =
+    "SELECT COUNT(*) FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id";
+
+fn row(r: &Row<'_>) -> rusqlite::Result<Endpoint> {
+    let ip: i64 = r.get(9)?;
+    Ok(Endpoint {
+        id: r.get(0)?,
+        marker_id: r.get(1)?,
+        project_id: r.get(2)?,
+        domain_id: r.get(3)?,
+        endpoint_service_id: r.get(4)?,
+        endpoint_service_name: r.get(5)?,
+        service_type: r.get(6)?,
+        vpc_id: r.get(7)?,
+        subnet_id: r.get(8)?,
+        port_ip: format_ipv4(u32::try_from(ip).unwrap_or_default()),
+        enable_dns: r.get(10)?,
+        description: r.get(11)?,
+        connection_description: r.get(12)?,
+        status: connection_status(r, 13)?,
+        ever_accepted: r.get(14)?,
+        whitelist: json(r, 15)?,
+        enable_whitelist: r.get(16)?,
+        tags: json(r, 17)?,
+        routetables: json(r, 18)?,
+        policy_document: json_opt(r, 19)?,
+        error: json_opt(r, 20)?.unwrap_or_default(),
+        created_at: r.get(21)?,
+        updated_at: r.get(22)?,
+    })
+}
+
+pub fn get(c: &Connection, project_id: &str, id: &str) -> StoreResult<Option<Endpoint>> {
+    c.prepare_cached(&format!("{SELECT} WHERE e.id = ?1 AND e.project_id = ?2"))
+        .and_then(|mut s| s.query_row([id, project_id], row).optional())
+        .map_err(db_error)
+}
+
+/// The first free address of the automatic range in a VPC: after the highest one in use, or, when
+/// the range's end is taken, the lowest gap.
+fn assign_ip(c: &Connection, vpc_id: &str) -> StoreResult<u32> {
+    let (first, last) = (i64::from(AUTO_IP_FIRST), i64::from(AUTO_IP_LAST));
+    let max: Option<i64> = c
+        .prepare_cached(
+            "SELECT MAX(port_ip) FROM endpoints WHERE vpc_id = ?1 AND port_ip BETWEEN ?2 AND ?3",
+        )
+        .and_then(|mut s| s.query_row(params![vpc_id, first, last], |r| r.get(0)))
+        .map_err(db_error)?;
+    let candidate = match max {
+        None => first,
+        Some(m) if m < last => m + 1,
+        Some(_) => {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT port_ip FROM endpoints WHERE vpc_id = ?1 AND port_ip BETWEEN ?2 AND ?3
+                     ORDER BY port_ip",
+                )
+                .map_err(db_error)?;
+            let used = stmt
+                .query_map(params![vpc_id, first, last], |r| r.get::<_, i64>(0))
+                .map_err(db_error)?;
+            let mut next = first;
+            for ip in used {
+                let ip = ip.map_err(db_error)?;
+                if ip > next {
+                    break;
+                }
+                next = ip + 1;
+            }
+            if next > last {
+                return Err(StoreError::NoFreeAddress);
+            }
+            next
+        }
+    };
+    u32::try_from(candidate).map_err(|_| StoreError::NoFreeAddress)
+}
+
+pub fn create(c: &Connection, consumer: &Tenant, new: NewEndpoint) -> StoreResult<Endpoint> {
+    let service =
+        services::get_any(c, &new.endpoint_service_id)?.ok_or(StoreError::ServiceMissing)?;
+    if !may_connect(&service, &consumer.domain_id) {
+        return Err(StoreError::ConnectNotPermitted);
+    }
+    if !service.status.accepts_connections() {
+        return Err(StoreError::ServiceNotAvailable);
+    }
+    let port_ip = match new.port_ip {
+        Some(ip) => {
+            let taken: bool = c
+                .prepare_cached(
+                    "SELECT EXISTS(SELECT 1 FROM endpoints WHERE vpc_id = ?1 AND port_ip = ?2)",
+                )
+                .and_then(|mut s| s.query_row(params![new.vpc_id, i64::from(ip)], |r| r.get(0)))
+                .map_err(db_error)?;
+            if taken {
+                return Err(StoreError::PortIpInUse);
+            }
+            ip
+        }
+        None => assign_ip(c, &new.vpc_id)?,
+    };
+    let status = ConnectionStatus::initial(service.approval_enabled);
+    let id = new_uuid();
+    let now = time::now();
+    let whitelist = to_json(&new.whitelist)?;
+    let tags = to_json(&new.tags)?;
+    let routetables = to_json(&new.routetables)?;
+    let policy = new.policy_document.as_ref().map(to_json).transpose()?;
+    c.prepare_cached(
+        "INSERT INTO endpoints (id, project_id, domain_id, endpoint_service_id, vpc_id, subnet_id,
+             port_ip, enable_dns, description, connection_description, status, ever_accepted,
+             whitelist, enable_whitelist, tags, routetables, policy_document, error, created_at,
+             updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '', ?10, ?11, ?12, ?13, ?14, ?15, ?16, NULL,
+                 ?17, ?17)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            id,
+            consumer.project_id,
+            consumer.domain_id,
+            service.id,
+            new.vpc_id,
+            new.subnet_id,
+            i64::from(port_ip),
+            new.enable_dns,
+            new.description,
+            status.as_str(),
+            status == ConnectionStatus::Accepted,
+            whitelist,
+            new.enable_whitelist,
+            tags,
+            routetables,
+            policy,
+            now,
+        ])
+    })
+    .map_err(db_error)?;
+    get(c, &consumer.project_id, &id)?
+        .ok_or_else(|| StoreError::Internal("a created endpoint cannot be read back".into()))
+}
+
+pub fn list(
+    c: &Connection,
+    project_id: &str,
+    filter: &EndpointFilter,
+    page: PageRequest,
+) -> StoreResult<Page<Endpoint>> {
+    let mut q = ListQuery::new(SELECT, COUNT, "e.");
+    q.filter("e.project_id = ?", project_id.to_owned());
+    if let Some(id) = &filter.id {
+        q.filter("e.id = ?", id.clone());
+    }
+    if let Some(vpc_id) = &filter.vpc_id {
+        q.filter("e.vpc_id = ?", vpc_id.clone());
+    }
+    if let Some(name) = &filter.service_name {
+        q.filter("instr(lower(s.service_name), lower(?)) > 0", name.clone());
+    }
+    q.page(c, page, row)
+}
+
+pub fn delete(c: &Connection, project_id: &str, id: &str) -> StoreResult<()> {
+    let status: ConnectionStatus = c
+        .prepare_cached("SELECT status FROM endpoints WHERE id = ?1 AND project_id = ?2")
+        .and_then(|mut s| {
+            s.query_row([id, project_id], |r| connection_status(r, 0))
+                .optional()
+        })
+        .map_err(db_error)?
+        .ok_or(StoreError::NotFound)?;
+    status.check_delete().map_err(StoreError::Transition)?;
+    c.prepare_cached("DELETE FROM endpoints WHERE id = ?1")
+        .and_then(|mut s| s.execute([id]))
+        .map_err(db_error)?;
+    Ok(())
+}
+
+fn require_service(c: &Connection, project_id: &str, service_id: &str) -> StoreResult<()> {
+    let exists: bool = c
+        .prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM endpoint_services WHERE id = ?1 AND project_id = ?2)",
+        )
+        .and_then(|mut s| s.query_row([service_id, project_id], |r| r.get(0)))
+        .map_err(db_error)?;
+    if exists {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+pub fn list_connections(
+    c: &Connection,
+    project_id: &str,
+    service_id: &str,
+    filter: &ConnectionFilter,
+    page: PageRequest,
+) -> StoreResult<Page<DomainConnection>> {
+    require_service(c, project_id, service_id)?;
+    const SELECT_CONNECTIONS: &str = "SELECT id, marker_id, created_at, updated_at, domain_id, \
+         status, connection_description, error FROM endpoints";
+    let mut q = ListQuery::new(SELECT_CONNECTIONS, "SELECT COUNT(*) FROM endpoints", "");
+    q.filter("endpoint_service_id = ?", service_id.to_owned());
+    if let Some(id) = &filter.id {
+        q.filter("id = ?", id.clone());
+    }
+    if let Some(marker_id) = filter.marker_id {
+        q.filter("marker_id = ?", marker_id);
+    }
+    if let Some(status) = filter.status {
+        q.filter("status = ?", status.as_str().to_owned());
+    }
+    q.page(c, page, rows::connection)
+}
+
+/// The connection `id` of `service_id`, if it is one.
+fn connection_of(
+    c: &Connection,
+    service_id: &str,
+    id: &str,
+) -> StoreResult<Option<DomainConnection>> {
+    c.prepare_cached(&format!(
+        "SELECT {} FROM endpoints WHERE id = ?1 AND endpoint_service_id = ?2",
+        rows::CONNECTION_COLUMNS
+    ))
+    .and_then(|mut s| s.query_row([id, service_id], rows::connection).optional())
+    .map_err(db_error)
+}
+
+pub fn accept_or_reject(
+    c: &Connection,
+    project_id: &str,
+    service_id: &str,
+    endpoint_id: &EndpointId,
+    action: ConnectionAction,
+) -> StoreResult<DomainConnection> {
+    require_service(c, project_id, service_id)?;
+    let mut conn = connection_of(c, service_id, endpoint_id.as_str())?
+        .ok_or_else(|| StoreError::NotAConnection(endpoint_id.to_string()))?;
+    let next = conn.status.apply(action).map_err(StoreError::Transition)?;
+    if next != conn.status {
+        let now = time::now();
+        c.prepare_cached(
+            "UPDATE endpoints SET status = ?1, updated_at = ?2,
+                 ever_accepted = ever_accepted OR ?3
+             WHERE id = ?4",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                next.as_str(),
+                now,
+                next == ConnectionStatus::Accepted,
+                conn.id
+            ])
+        })
+        .map_err(db_error)?;
+        conn.status = next;
+        conn.updated_at = now;
+    }
+    Ok(conn)
+}
+
+/// The seed operation (API.md §1): the service must be the caller's (404), every id one of its
+/// connections (EndPoint.2013, the first offender in request order), every connection in a state
+/// that allows the change; then only real changes are written and move `updated_at`.
+pub fn update_connection_descriptions(
+    c: &Connection,
+    project_id: &str,
+    service_id: &str,
+    updates: &[DescriptionUpdate],
+) -> StoreResult<Vec<DomainConnection>> {
+    require_service(c, project_id, service_id)?;
+    let mut current = Vec::with_capacity(updates.len());
+    for u in updates {
+        let conn = connection_of(c, service_id, u.id.as_str())?
+            .ok_or_else(|| StoreError::NotAConnection(u.id.to_string()))?;
+        current.push(conn);
+    }
+    for conn in &current {
+        conn.status
+            .check_description_change()
+            .map_err(StoreError::Transition)?;
+    }
+    let now = time::now();
+    let mut stmt = c
+        .prepare_cached(
+            "UPDATE endpoints SET connection_description = ?1, updated_at = ?2 WHERE id = ?3",
+        )
+        .map_err(db_error)?;
+    for (conn, u) in current.iter_mut().zip(updates) {
+        if conn.description != u.description.as_str() {
+            stmt.execute(params![u.description.as_str(), now, conn.id])
+                .map_err(db_error)?;
+            conn.description = u.description.as_str().to_owned();
+            conn.updated_at = now;
+        }
+    }
+    current.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    Ok(current)
+}

@@ -1,0 +1,58 @@
+//! A small pool of read-only SQLite connections. In WAL mode readers never wait for the writer and
+//! always see the last committed transaction, so a read after an acknowledged write sees it.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use tokio::sync::Semaphore;
+
+use super::open_connection;
+use crate::store::{StoreError, StoreResult};
+
+pub struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    permits: Arc<Semaphore>,
+}
+
+impl Readers {
+    pub fn new(path: PathBuf, size: usize) -> Self {
+        Self {
+            path,
+            idle: Mutex::new(Vec::with_capacity(size)),
+            permits: Arc::new(Semaphore::new(size)),
+        }
+    }
+
+    /// Runs `work` on an idle read connection (opening one if none is idle) on a blocking thread.
+    pub async fn read<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Internal("reader pool closed".into()))?;
+        let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
+        let path = self.path.clone();
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let conn = match idle {
+                Some(c) => c,
+                None => open_connection(&path, true)?,
+            };
+            let result = catch_unwind(AssertUnwindSafe(|| work(&conn)))
+                .unwrap_or_else(|_| Err(StoreError::Internal("a read job panicked".into())));
+            Ok::<_, StoreError>((conn, result))
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))??;
+        if let Ok(mut v) = self.idle.lock() {
+            v.push(conn);
+        }
+        result
+    }
+}
