@@ -6,6 +6,9 @@ use serde_json::{json, Map, Value};
 
 use crate::domain::{time::format as ts, Connection, ConnectionStatus, Endpoint, EndpointService};
 
+/// vpcep has no edge sites: everything is in the central one, which Huawei Cloud calls `center`.
+const PUBLIC_BORDER_GROUP: &str = "center";
+
 /// Which response model a service is rendered for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum ServiceView {
@@ -38,9 +41,8 @@ pub fn service(s: &EndpointService, view: ServiceView) -> Value {
     put("tags", json!(s.tags));
     put("description", json!(s.description));
     put("enable_policy", json!(s.enable_policy));
-    if let Some(ip) = &s.ip {
-        put("ip", json!(ip));
-    }
+    // Every response model has `ip` (the VLAN scenario's server address): null when unset.
+    put("ip", json!(s.ip));
     match view {
         ServiceView::Write => {
             put("pool_id", json!(s.pool_id));
@@ -54,6 +56,7 @@ pub fn service(s: &EndpointService, view: ServiceView) -> Value {
         ServiceView::ListItem => {
             put("domain_id", json!(s.domain_id));
             put("connection_count", json!(s.connection_count));
+            put("public_border_group", json!(PUBLIC_BORDER_GROUP));
             put("supported_editions", json!(["basic"]));
             put("error", json!([]));
         }
@@ -69,6 +72,7 @@ pub fn service_summary(s: &EndpointService) -> Value {
         "service_type": s.service_type,
         "created_at": ts(s.created_at),
         "is_charge": false,
+        "public_border_group": PUBLIC_BORDER_GROUP,
         "enable_policy": s.enable_policy,
     })
 }

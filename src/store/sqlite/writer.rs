@@ -41,6 +41,11 @@ where
         let Some(work) = self.work.take() else {
             return false;
         };
+        // The caller gave up (its deadline passed and it answered 504): do not apply a change
+        // nobody will be told about.
+        if self.done.is_closed() {
+            return false;
+        }
         let result = catch_unwind(AssertUnwindSafe(|| work(conn)))
             .unwrap_or_else(|_| Err(StoreError::Internal("a write job panicked".into())));
         let ok = result.is_ok();

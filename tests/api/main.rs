@@ -1,0 +1,12 @@
+//! Black-box tests of vpcep over real HTTP: every test starts its own server on a fresh SQLite
+//! database and a free port (see `helpers`). The contract is `spec/API.md`.
+
+mod cli;
+mod connections;
+mod durability;
+mod endpoints;
+mod faults;
+mod helpers;
+mod seed;
+mod services;
+mod status_codes;
