@@ -5,10 +5,10 @@ use std::collections::HashSet;
 
 use axum::extract::State;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{kind, Ctx, Fields, JsonBody, QueryParams};
+use super::extract::{kind, Ctx, Fields, QueryParams};
 use super::{render, AppState};
 use crate::domain::{ConnectionAction, ConnectionStatus, Description, EndpointId};
 use crate::store::{ConnectionFilter, DescriptionUpdate};
@@ -16,8 +16,8 @@ use crate::store::{ConnectionFilter, DescriptionUpdate};
 /// `GET /v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/connections`
 pub async fn list_service_connections(
     State(state): State<AppState>,
-    ctx: Ctx,
     query: QueryParams,
+    ctx: Ctx,
 ) -> Result<Json<Value>, ApiError> {
     let service_id = ctx.service_id()?;
     let page = query.page(1000)?;
@@ -64,10 +64,10 @@ pub async fn list_service_connections(
 pub async fn accept_or_reject_endpoint(
     State(state): State<AppState>,
     ctx: Ctx,
-    body: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
+    let body = ctx.json()?;
     let service_id = ctx.service_id()?;
-    let f = Fields::new(&body.0);
+    let f = Fields::new(&body);
     let action = f.req_str("action").and_then(|a| {
         ConnectionAction::parse(a).ok_or_else(|| {
             ApiError::with(
@@ -104,10 +104,10 @@ pub async fn accept_or_reject_endpoint(
 /// Parses and validates the seed operation's body (API.md §1): everything about the body is
 /// decided here, before the store is asked anything.
 pub fn parse_description_updates(
-    body: &JsonBody,
+    body: &Map<String, Value>,
     max_batch: usize,
 ) -> Result<Vec<DescriptionUpdate>, ApiError> {
-    let f = Fields::new(&body.0);
+    let f = Fields::new(body);
     let items = f
         .opt_array("connections")?
         .ok_or_else(|| f.missing("connections"))?;
@@ -155,8 +155,8 @@ pub fn parse_description_updates(
 pub async fn update_endpoint_connections_desc(
     State(state): State<AppState>,
     ctx: Ctx,
-    body: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
+    let body = ctx.json()?;
     let service_id = ctx.service_id()?;
     let updates = parse_description_updates(&body, state.settings.max_batch)?;
     let connections = state
@@ -176,7 +176,7 @@ mod tests {
         let Value::Object(map) = v else {
             panic!("object")
         };
-        parse_description_updates(&JsonBody(map), max)
+        parse_description_updates(&map, max)
     }
 
     const ID: &str = "4189d3c2-8882-4871-a3c2-d380272eed88";

@@ -4,17 +4,17 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{Ctx, Fields, JsonBody, QueryParams};
+use super::extract::{Ctx, Fields, QueryParams};
 use super::render::{self, EndpointView};
 use super::{validate, AppState};
 use crate::domain::{parse_path_id, NewEndpoint};
 use crate::store::EndpointFilter;
 
-fn parse_new_endpoint(body: &JsonBody) -> Result<NewEndpoint, ApiError> {
-    let f = Fields::new(&body.0);
+fn parse_new_endpoint(body: &Map<String, Value>) -> Result<NewEndpoint, ApiError> {
+    let f = Fields::new(body);
     let service_id = f
         .opt_str("endpoint_service_id")?
         .ok_or_else(|| f.missing("endpoint_service_id"))?;
@@ -73,8 +73,8 @@ fn parse_new_endpoint(body: &JsonBody) -> Result<NewEndpoint, ApiError> {
 pub async fn create_endpoint(
     State(state): State<AppState>,
     ctx: Ctx,
-    body: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
+    let body = ctx.json()?;
     let new = parse_new_endpoint(&body)?;
     let endpoint = state
         .db(state.store.create_endpoint(ctx.tenant, new))
@@ -85,8 +85,8 @@ pub async fn create_endpoint(
 /// `GET /v1/{project_id}/vpc-endpoints`
 pub async fn list_endpoints(
     State(state): State<AppState>,
-    ctx: Ctx,
     query: QueryParams,
+    ctx: Ctx,
 ) -> Result<Json<Value>, ApiError> {
     let page = query.page(1000)?;
     let filter = EndpointFilter {

@@ -71,13 +71,17 @@ catalogue! {
     InvalidWhitelist = "EndPoint.2044", BAD_REQUEST, "Invalid whitelist.";
     EndpointFailed = "EndPoint.2047", BAD_REQUEST,
         "The VPC endpoint in the Failed status cannot be modified.";
+    InvalidPermission = "EndPoint.3002", BAD_REQUEST, "Invalid permission.";
     InvalidPortId = "EndPoint.3003", BAD_REQUEST, "Invalid port ID.";
     ServiceInUse = "EndPoint.3006", BAD_REQUEST, "The endpoint service is being used.";
     InvalidIpAddress = "EndPoint.3010", BAD_REQUEST, "Invalid IP address.";
     InvalidServerType = "EndPoint.3021", BAD_REQUEST, "Invalid serverType.";
+    InvalidPermissions = "EndPoint.3036", BAD_REQUEST, "Invalid permissions.";
     InvalidServicePort = "EndPoint.3043", BAD_REQUEST, "The service port is invalid.";
     PortsConflict = "EndPoint.3044", BAD_REQUEST,
         "The parameter ports conflicted with ports in an existing endpoint service.";
+    WhitelistFull = "EndPoint.3049", BAD_REQUEST,
+        "The maximum number of whitelist records has been reached.";
     ServiceStateForbids = "EndPoint.3045", BAD_REQUEST,
         "Other properties cannot be modified in the current endpoint service state.";
     InvalidServiceId = "EndPoint.3062", BAD_REQUEST, "Invalid endpoint service ID.";
@@ -222,6 +226,16 @@ impl From<StoreError> for ApiError {
                 ApiError::with(C::PortIpInUse, "No free address is left in this VPC.")
             }
             StoreError::PortsConflict => ApiError::new(C::PortsConflict),
+            StoreError::WhitelistFull => ApiError::with(
+                C::WhitelistFull,
+                format!(
+                    "A service holds at most {} entries.",
+                    crate::store::MAX_WHITELIST
+                ),
+            ),
+            StoreError::NotAPermission(id) => {
+                ApiError::param(format!("{id} is not a whitelist record of this service."))
+            }
             StoreError::Transition(t) => t.into(),
             StoreError::Conflict => ApiError::with(C::SystemError, "A write conflict persisted.")
                 .status(StatusCode::CONFLICT),

@@ -1,31 +1,28 @@
 //! Extractors that turn requests into validated inputs or into our errors, in the order of checks
-//! of API.md §2: authentication (401) → path parameter syntax (400) → project match (403) [`Ctx`];
-//! then body size (413) and syntax (400) [`JsonBody`], and query parameters [`QueryParams`].
-//! axum's own rejections are plain text, so none of its body or path extractors are used directly.
+//! of API.md §2. [`Ctx`] runs the whole preamble of a `/v1` request: `Accept` (406) →
+//! authentication (401) → path id syntax (400) → project match (403) → the body within its size
+//! limit and read timeout (413, 408). Handlers then parse the body ([`Ctx::json`]) and the query
+//! ([`QueryParams`]). axum's own rejections are plain text, so none of its body or path
+//! extractors reach a client.
+//!
+//! A signed request (AK/SK, `auth::signing`) covers its body, so its signature can only be
+//! checked once the body is read: for signed requests the order is header checks (401) → path
+//! syntax (400) → body (413, 408) → signature (401) → project (403). A 403 is never given to a
+//! request whose signature is not valid.
 
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
-use axum::http::{header, request::Parts, StatusCode};
+use axum::http::{header, request::Parts, HeaderMap, StatusCode};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
-use crate::auth::hash_token;
-use crate::domain::{parse_path_id, Tenant};
+use crate::auth::{hash_token, signing};
+use crate::domain::{parse_path_id, Credential, Tenant};
 use crate::store::{PageRequest, SortDir, SortKey};
-
-/// The authenticated caller and the validated ids of the path.
-#[derive(Debug)]
-pub struct Ctx {
-    pub tenant: Tenant,
-    /// The path's project id (lowercase), equal to the caller's.
-    pub project_id: String,
-    pub service_id: Option<String>,
-    pub endpoint_id: Option<String>,
-}
 
 /// 406 unless the `Accept` header admits JSON (or is absent). An extractor rather than a route
 /// layer, so that routing and method checks (404, 405) come first, as API.md §2 orders them.
@@ -35,9 +32,8 @@ impl<S: Send + Sync> FromRequestParts<S> for AcceptsJson {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let values = parts.headers.get_all(header::ACCEPT);
         let mut any = false;
-        for v in values {
+        for v in parts.headers.get_all(header::ACCEPT) {
             any = true;
             if v.to_str().is_ok_and(super::accepts_json) {
                 return Ok(AcceptsJson);
@@ -55,65 +51,173 @@ impl<S: Send + Sync> FromRequestParts<S> for AcceptsJson {
     }
 }
 
-impl FromRequestParts<AppState> for Ctx {
-    type Rejection = ApiError;
+/// The authenticated caller, the validated ids of the path, and the request body.
+#[derive(Debug)]
+pub struct Ctx {
+    pub tenant: Tenant,
+    /// The path's project id (lowercase), equal to the caller's.
+    pub project_id: String,
+    pub service_id: Option<String>,
+    pub endpoint_id: Option<String>,
+    pub permission_id: Option<String>,
+    pub body: Bytes,
+}
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        // 406 comes before authentication.
-        AcceptsJson::from_request_parts(parts, state).await?;
-        // 401: a token of a stored credential. The token itself is never logged.
-        let token = parts
-            .headers
-            .get("x-auth-token")
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(ApiError::unauthorized)?;
+/// How a request proved who it is.
+enum Caller {
+    Token(Credential),
+    Signed(Credential, signing::Authorization),
+}
+
+/// A 401 whose reason is safe to tell (it never holds a secret); logged at debug level.
+fn unauthorized(reason: impl std::fmt::Display) -> ApiError {
+    tracing::debug!(%reason, "authentication failed");
+    let reason = reason.to_string();
+    let mut chars = reason.chars();
+    let sentence: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => reason,
+    };
+    ApiError::with(ErrorCode::AuthenticationFailed, format!("{sentence}."))
+}
+
+/// Header-level authentication: a signature's form, date and access key, or a token.
+async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Caller, ApiError> {
+    if let Some(parsed) = signing::Authorization::from_headers(headers) {
+        let auth = parsed.map_err(unauthorized)?;
+        signing::check_date(headers, time::OffsetDateTime::now_utc()).map_err(unauthorized)?;
         let credential = state
-            .db(state.store.credential_by_token(hash_token(token)))
+            .db(state
+                .store
+                .credential_by_access_key(auth.access_key.clone()))
             .await?
-            .ok_or_else(ApiError::unauthorized)?;
+            .ok_or_else(|| unauthorized("Unknown access key"))?;
+        return Ok(Caller::Signed(credential, auth));
+    }
+    let token = headers
+        .get("x-auth-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| unauthorized("Send X-Auth-Token or sign the request with AK/SK"))?;
+    let credential = state
+        .db(state.store.credential_by_token(hash_token(token)))
+        .await?
+        .ok_or_else(|| unauthorized("Unknown token"))?;
+    Ok(Caller::Token(credential))
+}
 
-        // 400: path parameter syntax.
+/// The ids of the path, lowercased, each checked for syntax with its own code.
+#[derive(Default)]
+struct PathIds {
+    project_id: String,
+    service_id: Option<String>,
+    endpoint_id: Option<String>,
+    permission_id: Option<String>,
+}
+
+impl PathIds {
+    async fn extract(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::param("The path is not valid UTF-8."))?;
+        let mut ids = PathIds::default();
         let mut project_id = None;
-        let mut service_id = None;
-        let mut endpoint_id = None;
         for (name, value) in params {
             let (code, slot) = match name.as_str() {
                 "project_id" => (ErrorCode::InvalidProjectId, &mut project_id),
-                "vpc_endpoint_service_id" => (ErrorCode::InvalidServiceId, &mut service_id),
-                "vpc_endpoint_id" => (ErrorCode::InvalidEndpointId, &mut endpoint_id),
+                "vpc_endpoint_service_id" => (ErrorCode::InvalidServiceId, &mut ids.service_id),
+                "vpc_endpoint_id" => (ErrorCode::InvalidEndpointId, &mut ids.endpoint_id),
+                "permission_id" => (ErrorCode::ParameterError, &mut ids.permission_id),
                 _ => {
                     parse_path_id(&value)
                         .ok_or_else(|| ApiError::param(format!("Invalid {name}.")))?;
                     continue;
                 }
             };
-            *slot = Some(parse_path_id(&value).ok_or_else(|| ApiError::new(code))?);
+            let id = parse_path_id(&value).ok_or_else(|| match code {
+                ErrorCode::ParameterError => ApiError::param(format!("Invalid {name}.")),
+                code => ApiError::new(code),
+            })?;
+            *slot = Some(id);
         }
-        let project_id =
+        ids.project_id =
             project_id.ok_or_else(|| ApiError::internal(&"route without project_id"))?;
+        Ok(ids)
+    }
+}
 
-        // 403: the path's project must be the credential's.
-        if project_id != credential.project_id.to_ascii_lowercase() {
-            return Err(ApiError::with(
-                ErrorCode::Forbidden,
-                "The project in the path is not the credential's project.",
-            ));
-        }
-        let span = tracing::Span::current();
-        span.record("access_key", credential.access_key.as_str());
+/// 403 unless the path's project is the credential's (and a signed `X-Project-Id`, when there is
+/// one, names it too).
+fn check_project(
+    ids: &PathIds,
+    credential: &Credential,
+    signed_project: Option<&str>,
+) -> Result<(), ApiError> {
+    let own = credential.project_id.to_ascii_lowercase();
+    let forbidden = |why: &str| Err(ApiError::with(ErrorCode::Forbidden, why.to_owned()));
+    if ids.project_id != own {
+        return forbidden("The project in the path is not the credential's project.");
+    }
+    if signed_project.is_some_and(|p| !p.trim().eq_ignore_ascii_case(&own)) {
+        return forbidden("X-Project-Id is not the credential's project.");
+    }
+    Ok(())
+}
+
+impl FromRequest<AppState> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (mut parts, body) = req.into_parts();
+        AcceptsJson::from_request_parts(&mut parts, state).await?;
+        let caller = authenticate(&parts.headers, state).await?;
+        let ids = PathIds::extract(&mut parts, state).await?;
+        let (credential, body) = match caller {
+            Caller::Token(credential) => {
+                check_project(&ids, &credential, None)?;
+                let body = read_body(&parts.headers, body, state).await?;
+                (credential, body)
+            }
+            Caller::Signed(credential, auth) => {
+                let body = read_body(&parts.headers, body, state).await?;
+                let request = signing::SignedRequest {
+                    method: parts.method.as_str(),
+                    path: parts.uri.path(),
+                    query: parts.uri.query(),
+                    headers: &parts.headers,
+                    body: &body,
+                };
+                let options = signing::Options::default();
+                if let Err(e) = signing::verify(&request, &auth, &credential.secret_key, options) {
+                    if tracing::enabled!(tracing::Level::TRACE) {
+                        // The canonical request holds no secret; it shows what was signed.
+                        let canonical = signing::canonical_request(&request, &auth, options, true);
+                        tracing::trace!(?canonical, "signature mismatch");
+                    }
+                    return Err(unauthorized(e));
+                }
+                // An unsigned X-Project-Id is not trusted, so it is not checked either.
+                let signed_project = auth
+                    .is_signed("x-project-id")
+                    .then(|| parts.headers.get("x-project-id"))
+                    .flatten()
+                    .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+                check_project(&ids, &credential, signed_project)?;
+                (credential, body)
+            }
+        };
+        tracing::Span::current().record("access_key", credential.access_key.as_str());
         Ok(Ctx {
             tenant: Tenant {
                 domain_id: credential.domain_id,
                 project_id: credential.project_id,
             },
-            project_id,
-            service_id,
-            endpoint_id,
+            project_id: ids.project_id,
+            service_id: ids.service_id,
+            endpoint_id: ids.endpoint_id,
+            permission_id: ids.permission_id,
+            body,
         })
     }
 }
@@ -124,29 +228,28 @@ impl Ctx {
             .clone()
             .ok_or_else(|| ApiError::internal(&"route without a service id"))
     }
+
     pub fn endpoint_id(&self) -> Result<String, ApiError> {
         self.endpoint_id
             .clone()
             .ok_or_else(|| ApiError::internal(&"route without an endpoint id"))
     }
-}
 
-/// A request body that is a JSON object, read within the size limit and the read timeout.
-pub struct JsonBody(pub Map<String, Value>);
+    pub fn permission_id(&self) -> Result<String, ApiError> {
+        self.permission_id
+            .clone()
+            .ok_or_else(|| ApiError::internal(&"route without a permission id"))
+    }
 
-impl FromRequest<AppState> for JsonBody {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let limit = state.settings.max_body_bytes;
-        let bytes = read_body(req, limit, state.settings.read_timeout).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+    /// The body as a JSON object (400 `EndPoint.0002` saying what is wrong and where).
+    pub fn json(&self) -> Result<Map<String, Value>, ApiError> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::param("The request body is empty."));
         }
-        let value: Value = serde_json::from_slice(&bytes)
+        let value: Value = serde_json::from_slice(&self.body)
             .map_err(|e| ApiError::param(format!("The body is not valid JSON: {e}.")))?;
         match value {
-            Value::Object(map) => Ok(JsonBody(map)),
+            Value::Object(map) => Ok(map),
             other => Err(ApiError::param(format!(
                 "The body must be a JSON object, not {}.",
                 kind(&other)
@@ -155,21 +258,18 @@ impl FromRequest<AppState> for JsonBody {
     }
 }
 
-/// Reads the whole body: 413 when `Content-Length` announces more than `limit` (before reading a
-/// byte) or when a streamed body grows past it; 408 when the client stalls. Both close the
+/// Reads the whole body: 413 when `Content-Length` announces more than the limit (before reading
+/// a byte) or when a streamed body grows past it; 408 when the client stalls. Both close the
 /// connection, since the rest of the body was not read.
-async fn read_body(
-    req: Request,
-    limit: usize,
-    timeout: Duration,
-) -> Result<bytes::Bytes, ApiError> {
+async fn read_body(headers: &HeaderMap, body: Body, state: &AppState) -> Result<Bytes, ApiError> {
+    let limit = state.settings.max_body_bytes;
+    let timeout: Duration = state.settings.read_timeout;
     let too_large = || {
         ApiError::param(format!("The request body is larger than {limit} bytes."))
             .status(StatusCode::PAYLOAD_TOO_LARGE)
             .close_connection()
     };
-    if let Some(len) = req
-        .headers()
+    if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
@@ -178,7 +278,6 @@ async fn read_body(
             return Err(too_large());
         }
     }
-    let body: Body = req.into_body();
     match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
         Err(_) => Err(ApiError::with(
             ErrorCode::TimedOut,

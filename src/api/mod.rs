@@ -5,6 +5,7 @@ mod connections;
 mod endpoints;
 pub mod error;
 mod extract;
+mod permissions;
 mod render;
 mod services;
 mod validate;
@@ -123,23 +124,23 @@ fn unimplemented_routes(
         )
         .route(
             &format!("{service}/permissions"),
-            get(not_implemented("ListServicePermissionsDetails")),
+            get(permissions::list_service_permissions_details),
         )
         .route(
             &format!("{service}/permissions/action"),
-            post(not_implemented("AddOrRemoveServicePermissions")),
+            post(permissions::add_or_remove_service_permissions),
         )
         .route(
             &format!("{service}/permissions/batch-create"),
-            post(not_implemented("BatchAddEndpointServicePermissions")),
+            post(permissions::batch_add_endpoint_service_permissions),
         )
         .route(
             &format!("{service}/permissions/batch-delete"),
-            post(not_implemented("BatchRemoveEndpointServicePermissions")),
+            post(permissions::batch_remove_endpoint_service_permissions),
         )
         .route(
             &format!("{service}/permissions/{{permission_id}}"),
-            put(not_implemented("UpdateEndpointServicePermissionDesc")),
+            put(permissions::update_endpoint_service_permission_desc),
         )
         .route(
             &format!("{service}/name"),

@@ -157,3 +157,15 @@ pub fn connection(c: &Connection) -> Value {
     }
     v
 }
+
+/// A whitelist record (`EpsPermission`; the list's `PermissionObject` is the same without
+/// `description` in the SDK model, which ignores the extra key).
+pub fn permission(p: &crate::domain::PermissionRecord) -> Value {
+    json!({
+        "id": p.id,
+        "permission": p.permission,
+        "permission_type": p.permission_type,
+        "description": p.description,
+        "created_at": ts(p.created_at),
+    })
+}

@@ -4,10 +4,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{Ctx, Fields, JsonBody, QueryParams};
+use super::extract::{Ctx, Fields, QueryParams};
 use super::render::{self, ServiceView};
 use super::{validate, AppState};
 use crate::domain::{parse_path_id, NewService, ServicePatch, ServiceStatus};
@@ -61,8 +61,8 @@ fn ip(f: &Fields<'_>) -> Result<Option<String>, ApiError> {
     }
 }
 
-fn parse_new_service(body: &JsonBody) -> Result<NewService, ApiError> {
-    let f = Fields::new(&body.0);
+fn parse_new_service(body: &Map<String, Value>) -> Result<NewService, ApiError> {
+    let f = Fields::new(body);
     let port_id = validate::uuid_field(
         &f,
         "port_id",
@@ -108,8 +108,8 @@ fn parse_new_service(body: &JsonBody) -> Result<NewService, ApiError> {
 pub async fn create_endpoint_service(
     State(state): State<AppState>,
     ctx: Ctx,
-    body: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
+    let body = ctx.json()?;
     let new = parse_new_service(&body)?;
     let service = state
         .db(state
@@ -122,8 +122,8 @@ pub async fn create_endpoint_service(
 /// `GET /v1/{project_id}/vpc-endpoint-services`
 pub async fn list_endpoint_service(
     State(state): State<AppState>,
-    ctx: Ctx,
     query: QueryParams,
+    ctx: Ctx,
 ) -> Result<Json<Value>, ApiError> {
     let page = query.page(1000)?;
     let status = query
@@ -171,10 +171,10 @@ pub async fn list_service_details(
 pub async fn update_endpoint_service(
     State(state): State<AppState>,
     ctx: Ctx,
-    body: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
+    let body = ctx.json()?;
     let id = ctx.service_id()?;
-    let f = Fields::new(&body.0);
+    let f = Fields::new(&body);
     let patch = ServicePatch {
         approval_enabled: f.opt_bool("approval_enabled")?,
         name: short_name(&f)?,
@@ -211,8 +211,8 @@ pub async fn delete_endpoint_service(
 /// of any tenant's service, which consumers look up before connecting. Exactly one of the two.
 pub async fn list_service_describe_details(
     State(state): State<AppState>,
-    _ctx: Ctx,
     query: QueryParams,
+    _ctx: Ctx,
 ) -> Result<Json<Value>, ApiError> {
     let by = match (query.filter("id"), query.filter("endpoint_service_name")) {
         (Some(id), None) => DescribeBy::Id(

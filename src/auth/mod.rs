@@ -1,6 +1,8 @@
 //! Who is calling: credentials (access key, secret key, token) and how they are issued and looked
 //! up. Request signing (AK/SK) joins this module as its own submodule.
 
+pub mod signing;
+
 use rand::distr::{Alphanumeric, SampleString};
 use rand::RngCore;
 use sha2::{Digest, Sha256};

@@ -5,11 +5,13 @@
 
 pub mod ids;
 pub mod model;
+pub mod permission;
 pub mod status;
 pub mod text;
 pub mod time;
 
 pub use ids::{is_uuid, parse_path_id, parse_uuid, EndpointId};
 pub use model::*;
+pub use permission::{may_connect, Permission, PermissionType};
 pub use status::{ConnectionAction, ConnectionStatus, ServiceStatus, TransitionError};
 pub use text::{Description, TextError, MAX_DESCRIPTION_CHARS};

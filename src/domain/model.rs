@@ -183,6 +183,17 @@ pub struct NewEndpoint {
     pub policy_document: Option<serde_json::Value>,
 }
 
+/// A whitelist record of a service (`EpsPermission`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PermissionRecord {
+    pub id: String,
+    pub permission: String,
+    pub permission_type: String,
+    pub description: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 /// A connection as the service owner sees it (`ConnectionEndpoints`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Connection {
@@ -194,12 +205,6 @@ pub struct Connection {
     pub status: ConnectionStatus,
     pub description: String,
     pub error: Vec<QueryError>,
-}
-
-/// Whether an account may create an endpoint to a service. The owner's own account always may
-/// (§4.4). Whitelists arrive with the permissions issue; until then nobody else may.
-pub fn may_connect(service: &EndpointService, consumer_domain_id: &str) -> bool {
-    service.domain_id == consumer_domain_id
 }
 
 /// The stored full name of a service (API.md §3).

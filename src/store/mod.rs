@@ -11,7 +11,8 @@ use async_trait::async_trait;
 
 use crate::domain::{
     Connection, ConnectionAction, ConnectionStatus, Credential, Description, Endpoint, EndpointId,
-    EndpointService, NewEndpoint, NewService, ServicePatch, ServiceStatus, Tenant, TransitionError,
+    EndpointService, NewEndpoint, NewService, Permission, PermissionRecord, ServicePatch,
+    ServiceStatus, Tenant, TransitionError,
 };
 
 /// What can go wrong in the store, in terms the HTTP layer maps to the error catalogue in one place
@@ -45,6 +46,12 @@ pub enum StoreError {
     /// No free address is left in the VPC's automatic range (EndPoint.2042 as well).
     #[error("no free address")]
     NoFreeAddress,
+    /// A whitelist would grow past its maximum (EndPoint.3049).
+    #[error("whitelist full")]
+    WhitelistFull,
+    /// An id in the body is not a whitelist record of the service (EndPoint.0002).
+    #[error("{0} is not a whitelist record of the service")]
+    NotAPermission(String),
     /// A port mapping collides with another service on the same backend port (EndPoint.3044).
     #[error("ports conflict with another endpoint service")]
     PortsConflict,
@@ -152,6 +159,16 @@ pub struct DescriptionUpdate {
     pub description: Description,
 }
 
+/// Most whitelist entries one service may hold.
+pub const MAX_WHITELIST: usize = 500;
+
+/// One item of BatchAddEndpointServicePermissions, validated.
+#[derive(Clone, Debug)]
+pub struct NewPermission {
+    pub permission: Permission,
+    pub description: String,
+}
+
 /// The storage interface. Methods that take a `project_id` only see that project's rows: another
 /// tenant's resource is reported exactly like a missing one.
 #[async_trait]
@@ -161,6 +178,8 @@ pub trait Store: Send + Sync + 'static {
 
     // Credentials.
     async fn credential_by_token(&self, token_sha256: String) -> StoreResult<Option<Credential>>;
+    async fn credential_by_access_key(&self, access_key: String)
+        -> StoreResult<Option<Credential>>;
     async fn create_credential(&self, cred: Credential, token_sha256: String) -> StoreResult<()>;
     /// Creates `cred` only when no credential exists yet; true when it did.
     async fn bootstrap_credential(
@@ -206,6 +225,45 @@ pub trait Store: Send + Sync + 'static {
         page: PageRequest,
     ) -> StoreResult<Page<Endpoint>>;
     async fn delete_endpoint(&self, project_id: String, id: String) -> StoreResult<()>;
+
+    // Whitelists. Every method is scoped to a service in `project_id` (else NotFound).
+    /// Adds (or removes) entries; returns the whole resulting list, oldest first.
+    async fn add_or_remove_permissions(
+        &self,
+        project_id: String,
+        service_id: String,
+        entries: Vec<Permission>,
+        add: bool,
+    ) -> StoreResult<Vec<String>>;
+    /// Adds entries with descriptions (an existing entry takes the new description); returns the
+    /// records named in the request, in request order.
+    async fn batch_add_permissions(
+        &self,
+        project_id: String,
+        service_id: String,
+        items: Vec<NewPermission>,
+    ) -> StoreResult<Vec<PermissionRecord>>;
+    /// Removes records by id, all or nothing; returns the removed records.
+    async fn batch_remove_permissions(
+        &self,
+        project_id: String,
+        service_id: String,
+        ids: Vec<String>,
+    ) -> StoreResult<Vec<PermissionRecord>>;
+    async fn list_permissions(
+        &self,
+        project_id: String,
+        service_id: String,
+        permission_like: Option<String>,
+        page: PageRequest,
+    ) -> StoreResult<Page<PermissionRecord>>;
+    async fn update_permission_description(
+        &self,
+        project_id: String,
+        service_id: String,
+        permission_id: String,
+        description: String,
+    ) -> StoreResult<PermissionRecord>;
 
     // Connections, seen by the owner of the service.
     async fn list_connections(

@@ -592,16 +592,9 @@ async fn unimplemented_operations_are_501() {
     let cases: Vec<(Method, String, Option<Value>)> = vec![
         (Method::GET, "/quotas".into(), None),
         (
-            Method::POST,
-            format!("/vpc-endpoint-services/{sid}/permissions/action"),
-            Some(
-                json!({"permissions": ["iam:domain::0123456789abcdef0123456789abcdef"], "action": "add"}),
-            ),
-        ),
-        (
-            Method::GET,
-            format!("/vpc-endpoint-services/{sid}/permissions"),
-            None,
+            Method::PUT,
+            format!("/vpc-endpoints/{eid}/policy"),
+            Some(json!({"policy_document": {}})),
         ),
         (
             Method::PUT,

@@ -27,6 +27,14 @@ pub fn by_token(c: &Connection, token_sha256: &str) -> StoreResult<Option<Creden
     .map_err(db_error)
 }
 
+pub fn by_access_key(c: &Connection, access_key: &str) -> StoreResult<Option<Credential>> {
+    c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM credentials WHERE access_key = ?1"
+    ))
+    .and_then(|mut s| s.query_row([access_key], row).optional())
+    .map_err(db_error)
+}
+
 pub fn any(c: &Connection) -> StoreResult<bool> {
     c.query_row("SELECT EXISTS(SELECT 1 FROM credentials)", [], |r| r.get(0))
         .map_err(db_error)

@@ -4,7 +4,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::db_error;
 use super::rows::{self, connection_status, json, json_opt, to_json, ListQuery};
-use super::services;
+use super::{permissions, services};
 use crate::domain::{
     format_ipv4, ids::new_uuid, may_connect, time, Connection as DomainConnection,
     ConnectionAction, ConnectionStatus, Endpoint, EndpointId, NewEndpoint, Tenant, AUTO_IP_FIRST,
@@ -101,7 +101,12 @@ fn assign_ip(c: &Connection, vpc_id: &str) -> StoreResult<u32> {
 pub fn create(c: &Connection, consumer: &Tenant, new: NewEndpoint) -> StoreResult<Endpoint> {
     let service =
         services::get_any(c, &new.endpoint_service_id)?.ok_or(StoreError::ServiceMissing)?;
-    if !may_connect(&service, &consumer.domain_id) {
+    let whitelist = permissions::entries(c, &service.id)?;
+    if !may_connect(
+        &service,
+        &consumer.domain_id,
+        whitelist.iter().map(String::as_str),
+    ) {
         return Err(StoreError::ConnectNotPermitted);
     }
     if !service.status.accepts_connections() {
@@ -199,20 +204,6 @@ pub fn delete(c: &Connection, project_id: &str, id: &str) -> StoreResult<()> {
     Ok(())
 }
 
-fn require_service(c: &Connection, project_id: &str, service_id: &str) -> StoreResult<()> {
-    let exists: bool = c
-        .prepare_cached(
-            "SELECT EXISTS(SELECT 1 FROM endpoint_services WHERE id = ?1 AND project_id = ?2)",
-        )
-        .and_then(|mut s| s.query_row([service_id, project_id], |r| r.get(0)))
-        .map_err(db_error)?;
-    if exists {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound)
-    }
-}
-
 pub fn list_connections(
     c: &Connection,
     project_id: &str,
@@ -220,7 +211,7 @@ pub fn list_connections(
     filter: &ConnectionFilter,
     page: PageRequest,
 ) -> StoreResult<Page<DomainConnection>> {
-    require_service(c, project_id, service_id)?;
+    services::require_service(c, project_id, service_id)?;
     const SELECT_CONNECTIONS: &str = "SELECT id, marker_id, created_at, updated_at, domain_id, \
          status, connection_description, error FROM endpoints";
     let mut q = ListQuery::new(SELECT_CONNECTIONS, "SELECT COUNT(*) FROM endpoints", "");
@@ -258,7 +249,7 @@ pub fn accept_or_reject(
     endpoint_id: &EndpointId,
     action: ConnectionAction,
 ) -> StoreResult<DomainConnection> {
-    require_service(c, project_id, service_id)?;
+    services::require_service(c, project_id, service_id)?;
     let mut conn = connection_of(c, service_id, endpoint_id.as_str())?
         .ok_or_else(|| StoreError::NotAConnection(endpoint_id.to_string()))?;
     let next = conn.status.apply(action).map_err(StoreError::Transition)?;
@@ -293,7 +284,7 @@ pub fn update_connection_descriptions(
     service_id: &str,
     updates: &[DescriptionUpdate],
 ) -> StoreResult<Vec<DomainConnection>> {
-    require_service(c, project_id, service_id)?;
+    services::require_service(c, project_id, service_id)?;
     let mut current = Vec::with_capacity(updates.len());
     for u in updates {
         let conn = connection_of(c, service_id, u.id.as_str())?

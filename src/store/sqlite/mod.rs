@@ -3,6 +3,7 @@
 
 mod credentials;
 mod endpoints;
+mod permissions;
 mod readers;
 mod rows;
 mod services;
@@ -15,20 +16,26 @@ use rusqlite::{Connection, ErrorCode};
 
 use crate::domain::{
     Connection as DomainConnection, ConnectionAction, Credential, Endpoint, EndpointId,
-    EndpointService, NewEndpoint, NewService, ServicePatch, Tenant,
+    EndpointService, NewEndpoint, NewService, Permission, PermissionRecord, ServicePatch, Tenant,
 };
 use crate::store::{
-    ConnectionFilter, DescribeBy, DescriptionUpdate, EndpointFilter, Page, PageRequest,
-    ServiceFilter, Store, StoreError, StoreResult,
+    ConnectionFilter, DescribeBy, DescriptionUpdate, EndpointFilter, NewPermission, Page,
+    PageRequest, ServiceFilter, Store, StoreError, StoreResult,
 };
 use readers::Readers;
 use writer::Writer;
 
 /// The migrations, in order. File names are shared with the PostgreSQL tree.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        "0002_permissions",
+        include_str!("../migrations/sqlite/0002_permissions.sql"),
+    ),
+];
 
 /// Read connections kept open; two cores serve more than enough readers with this.
 const READERS: usize = 8;
@@ -151,6 +158,15 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn credential_by_access_key(
+        &self,
+        access_key: String,
+    ) -> StoreResult<Option<Credential>> {
+        self.readers
+            .read(move |c| credentials::by_access_key(c, &access_key))
+            .await
+    }
+
     async fn create_credential(&self, cred: Credential, token_sha256: String) -> StoreResult<()> {
         self.writer
             .write(move |c| credentials::insert(c, &cred, &token_sha256))
@@ -260,6 +276,80 @@ impl Store for SqliteStore {
     async fn delete_endpoint(&self, project_id: String, id: String) -> StoreResult<()> {
         self.writer
             .write(move |c| endpoints::delete(c, &project_id, &id))
+            .await
+    }
+
+    async fn add_or_remove_permissions(
+        &self,
+        project_id: String,
+        service_id: String,
+        entries: Vec<Permission>,
+        add: bool,
+    ) -> StoreResult<Vec<String>> {
+        self.writer
+            .write(move |c| permissions::add_or_remove(c, &project_id, &service_id, &entries, add))
+            .await
+    }
+
+    async fn batch_add_permissions(
+        &self,
+        project_id: String,
+        service_id: String,
+        items: Vec<NewPermission>,
+    ) -> StoreResult<Vec<PermissionRecord>> {
+        self.writer
+            .write(move |c| permissions::batch_add(c, &project_id, &service_id, &items))
+            .await
+    }
+
+    async fn batch_remove_permissions(
+        &self,
+        project_id: String,
+        service_id: String,
+        ids: Vec<String>,
+    ) -> StoreResult<Vec<PermissionRecord>> {
+        self.writer
+            .write(move |c| permissions::batch_remove(c, &project_id, &service_id, &ids))
+            .await
+    }
+
+    async fn list_permissions(
+        &self,
+        project_id: String,
+        service_id: String,
+        permission_like: Option<String>,
+        page: PageRequest,
+    ) -> StoreResult<Page<PermissionRecord>> {
+        self.readers
+            .read(move |c| {
+                permissions::list(
+                    c,
+                    &project_id,
+                    &service_id,
+                    permission_like.as_deref(),
+                    page,
+                )
+            })
+            .await
+    }
+
+    async fn update_permission_description(
+        &self,
+        project_id: String,
+        service_id: String,
+        permission_id: String,
+        description: String,
+    ) -> StoreResult<PermissionRecord> {
+        self.writer
+            .write(move |c| {
+                permissions::update_description(
+                    c,
+                    &project_id,
+                    &service_id,
+                    &permission_id,
+                    &description,
+                )
+            })
             .await
     }
 

@@ -73,6 +73,21 @@ pub fn get(c: &Connection, project_id: &str, id: &str) -> StoreResult<Option<End
     Ok(get_with_name(c, project_id, id)?.map(|(s, _)| s))
 }
 
+/// The service must be in the caller's project.
+pub fn require_service(c: &Connection, project_id: &str, service_id: &str) -> StoreResult<()> {
+    let exists: bool = c
+        .prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM endpoint_services WHERE id = ?1 AND project_id = ?2)",
+        )
+        .and_then(|mut s| s.query_row([service_id, project_id], |r| r.get(0)))
+        .map_err(db_error)?;
+    if exists {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
 /// Any tenant's service by id.
 pub fn get_any(c: &Connection, id: &str) -> StoreResult<Option<EndpointService>> {
     c.prepare_cached(&format!(

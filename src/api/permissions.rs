@@ -1,0 +1,226 @@
+//! Whitelists of endpoint services: AddOrRemoveServicePermissions,
+//! BatchAddEndpointServicePermissions, BatchRemoveEndpointServicePermissions,
+//! ListServicePermissionsDetails, UpdateEndpointServicePermissionDesc (vpcep-reference.md §2.3-2.5,
+//! 2.18, 2.27). The owner's own account is always admitted and is not a row.
+
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::error::{ApiError, ErrorCode};
+use super::extract::{kind, Ctx, Fields, QueryParams};
+use super::{render, AppState};
+use crate::domain::text::check_text;
+use crate::domain::{parse_path_id, Permission, PermissionType};
+use crate::store::{NewPermission, MAX_WHITELIST};
+
+/// Whitelist descriptions: at most 128 characters (the only documented maximum, OTC's).
+const MAX_PERMISSION_DESCRIPTION: usize = 128;
+
+fn permission(text: &str, path: &str) -> Result<Permission, ApiError> {
+    Permission::parse(text).ok_or_else(|| {
+        ApiError::with(
+            ErrorCode::InvalidPermission,
+            format!("{path} must be iam:domain::<domain_id>, organizations:orgPath::<path> or *."),
+        )
+    })
+}
+
+fn permission_type(f: &Fields<'_>) -> Result<Option<PermissionType>, ApiError> {
+    f.opt_str("permission_type")?
+        .map(|t| {
+            PermissionType::parse(t)
+                .ok_or_else(|| ApiError::param("permission_type must be domainId or orgPath."))
+        })
+        .transpose()
+}
+
+fn description(f: &Fields<'_>, key: &str) -> Result<String, ApiError> {
+    let text = f.req_str(key)?;
+    check_text(text, MAX_PERMISSION_DESCRIPTION)
+        .map_err(|e| ApiError::param(format!("{} {e}.", f.path(key))))?;
+    Ok(text.to_owned())
+}
+
+/// The `permissions` array of a request: 1..=MAX_WHITELIST items (EndPoint.3036 when empty).
+fn items<'a>(f: &Fields<'a>) -> Result<&'a Vec<Value>, ApiError> {
+    let items = f
+        .opt_array("permissions")?
+        .ok_or_else(|| ApiError::with(ErrorCode::InvalidPermissions, "permissions is required."))?;
+    if items.is_empty() {
+        return Err(ApiError::with(
+            ErrorCode::InvalidPermissions,
+            "permissions must not be empty.",
+        ));
+    }
+    if items.len() > MAX_WHITELIST {
+        return Err(ApiError::with(
+            ErrorCode::BatchLimitExceeded,
+            format!(
+                "permissions holds {} items; at most {MAX_WHITELIST} are allowed.",
+                items.len()
+            ),
+        ));
+    }
+    Ok(items)
+}
+
+fn object<'a>(item: &'a Value, path: &str) -> Result<Fields<'a>, ApiError> {
+    item.as_object()
+        .map(|o| Fields::nested(o, path))
+        .ok_or_else(|| ApiError::param(format!("{path} must be an object, not {}.", kind(item))))
+}
+
+/// `POST .../vpc-endpoint-services/{id}/permissions/action`
+pub async fn add_or_remove_service_permissions(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<Json<Value>, ApiError> {
+    let body = ctx.json()?;
+    let service_id = ctx.service_id()?;
+    let f = Fields::new(&body);
+    let entries = items(&f)?
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let path = format!("permissions[{i}]");
+            let text = v.as_str().ok_or_else(|| {
+                ApiError::param(format!("{path} must be a string, not {}.", kind(v)))
+            })?;
+            permission(text, &path)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // Without `permission_type`, the answer names the type of the entries sent.
+    let kind = permission_type(&f)?
+        .or_else(|| entries.first().map(Permission::kind))
+        .unwrap_or(PermissionType::DomainId);
+    let add = match f.req_str("action")? {
+        "add" => true,
+        "remove" => false,
+        _ => {
+            return Err(ApiError::with(
+                ErrorCode::InvalidAction,
+                "action must be add or remove.",
+            ))
+        }
+    };
+    let list = state
+        .db(state
+            .store
+            .add_or_remove_permissions(ctx.project_id, service_id, entries, add))
+        .await?;
+    Ok(Json(json!({
+        "permissions": list,
+        "permission_type": kind.as_str(),
+    })))
+}
+
+/// `POST .../vpc-endpoint-services/{id}/permissions/batch-create`
+pub async fn batch_add_endpoint_service_permissions(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<Json<Value>, ApiError> {
+    let body = ctx.json()?;
+    let service_id = ctx.service_id()?;
+    let f = Fields::new(&body);
+    permission_type(&f)?;
+    let mut new = Vec::new();
+    for (i, item) in items(&f)?.iter().enumerate() {
+        let path = format!("permissions[{i}]");
+        let item = object(item, &path)?;
+        let p = permission(item.req_str("permission")?, &format!("{path}.permission"))?;
+        if new.iter().any(|n: &NewPermission| n.permission == p) {
+            return Err(ApiError::param(format!(
+                "{path}.permission {} appears more than once.",
+                p.as_str()
+            )));
+        }
+        new.push(NewPermission {
+            permission: p,
+            description: description(&item, "description")?,
+        });
+    }
+    let records = state
+        .db(state
+            .store
+            .batch_add_permissions(ctx.project_id, service_id, new))
+        .await?;
+    let items: Vec<Value> = records.iter().map(render::permission).collect();
+    Ok(Json(json!({ "permissions": items })))
+}
+
+/// `POST .../vpc-endpoint-services/{id}/permissions/batch-delete`
+pub async fn batch_remove_endpoint_service_permissions(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<Json<Value>, ApiError> {
+    let body = ctx.json()?;
+    let service_id = ctx.service_id()?;
+    let f = Fields::new(&body);
+    let mut ids: Vec<String> = Vec::new();
+    for (i, item) in items(&f)?.iter().enumerate() {
+        let path = format!("permissions[{i}]");
+        let id = object(item, &path)?.req_str("id")?;
+        let id = parse_path_id(id)
+            .ok_or_else(|| ApiError::param(format!("{path}.id is not a whitelist record id.")))?;
+        if ids.contains(&id) {
+            return Err(ApiError::param(format!(
+                "{path}.id {id} appears more than once."
+            )));
+        }
+        ids.push(id);
+    }
+    let records = state
+        .db(state
+            .store
+            .batch_remove_permissions(ctx.project_id, service_id, ids))
+        .await?;
+    let items: Vec<Value> = records.iter().map(render::permission).collect();
+    Ok(Json(json!({ "permissions": items })))
+}
+
+/// `GET .../vpc-endpoint-services/{id}/permissions`: limit 0..500.
+pub async fn list_service_permissions_details(
+    State(state): State<AppState>,
+    query: QueryParams,
+    ctx: Ctx,
+) -> Result<Json<Value>, ApiError> {
+    let service_id = ctx.service_id()?;
+    let page = query.page(500)?;
+    let result = state
+        .db(state.store.list_permissions(
+            ctx.project_id,
+            service_id,
+            query.filter("permission"),
+            page,
+        ))
+        .await?;
+    let items: Vec<Value> = result.items.iter().map(render::permission).collect();
+    Ok(Json(
+        json!({"permissions": items, "total_count": result.total_count}),
+    ))
+}
+
+/// `PUT .../vpc-endpoint-services/{id}/permissions/{permission_id}`: answers with a list.
+pub async fn update_endpoint_service_permission_desc(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<Json<Value>, ApiError> {
+    let body = ctx.json()?;
+    let service_id = ctx.service_id()?;
+    let permission_id = ctx.permission_id()?;
+    let f = Fields::new(&body);
+    let inner = f
+        .opt_object("permission")?
+        .ok_or_else(|| f.missing("permission"))?;
+    let text = description(&Fields::nested(inner, "permission"), "description")?;
+    let record = state
+        .db(state.store.update_permission_description(
+            ctx.project_id,
+            service_id,
+            permission_id,
+            text,
+        ))
+        .await?;
+    Ok(Json(json!({"permissions": [render::permission(&record)]})))
+}
