@@ -5,8 +5,10 @@ mod connections;
 mod endpoints;
 pub mod error;
 mod extract;
+mod openapi;
 mod permissions;
 mod render;
+pub mod routes;
 mod services;
 mod validate;
 mod versions;
@@ -19,7 +21,6 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put, MethodRouter};
 use axum::{Json, Router};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
@@ -27,7 +28,7 @@ use tracing::Instrument;
 use crate::config::Settings;
 use crate::store::{DynStore, StoreResult};
 use error::{ApiError, ErrorCode};
-use extract::{AcceptsJson, Ctx};
+use extract::AcceptsJson;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -46,54 +47,22 @@ impl AppState {
     }
 }
 
-/// The whole application as a router.
+/// The whole application as a router, built from the route table.
 pub fn router(state: AppState) -> Router {
     let in_flight = Arc::new(Semaphore::new(state.settings.max_in_flight));
-    let services = "/v1/{project_id}/vpc-endpoint-services";
-    let service = "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}";
-    let endpoint = "/v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}";
-
-    let api = Router::new()
-        .route("/", get(versions::list_version_details))
-        .route("/{version}", get(versions::list_specified_version_details))
-        .route("/health", get(health))
-        .route(
-            services,
-            get(services::list_endpoint_service).post(services::create_endpoint_service),
-        )
-        .route(
-            &format!("{services}/describe"),
-            get(services::list_service_describe_details),
-        )
-        .route(
-            service,
-            get(services::list_service_details)
-                .put(services::update_endpoint_service)
-                .delete(services::delete_endpoint_service),
-        )
-        .route(
-            &format!("{service}/connections"),
-            get(connections::list_service_connections),
-        )
-        .route(
-            &format!("{service}/connections/action"),
-            post(connections::accept_or_reject_endpoint),
-        )
-        .route(
-            &format!("{service}/connections/description"),
-            put(connections::update_endpoint_connections_desc),
-        )
-        .route(
-            "/v1/{project_id}/vpc-endpoints",
-            get(endpoints::list_endpoints).post(endpoints::create_endpoint),
-        )
-        .route(
-            endpoint,
-            get(endpoints::list_endpoint_info_details)
-                .delete(endpoints::delete_endpoint)
-                .put(not_implemented("UpdateEndpointWhite")),
-        );
-    let api = unimplemented_routes(api, services, service, endpoint)
+    let mut api = Router::new();
+    for route in routes::ROUTES {
+        let name = route.operation.name();
+        // Every log line of the request names the operation (route_layer: not on 404/405).
+        let handler = routes::method_router(route).route_layer(middleware::map_request(
+            move |req: Request| async move {
+                tracing::Span::current().record("operation", name);
+                req
+            },
+        ));
+        api = api.route(route.path, handler);
+    }
+    let api = api
         .fallback(unknown_route)
         .layer(middleware::map_response(method_not_allowed_body))
         .with_state(state);
@@ -109,102 +78,8 @@ pub fn router(state: AppState) -> Router {
     .layer(middleware::from_fn(request_context))
 }
 
-/// The rest of the VPCEP surface (vpcep-reference.md §2.0): recognised, authenticated, and
-/// answered with 501 until an issue brings it.
-fn unimplemented_routes(
-    api: Router<AppState>,
-    services: &str,
-    service: &str,
-    endpoint: &str,
-) -> Router<AppState> {
-    let mut api = api
-        .route(
-            &format!("{services}/public"),
-            get(not_implemented("ListServicePublicDetails")),
-        )
-        .route(
-            &format!("{service}/permissions"),
-            get(permissions::list_service_permissions_details),
-        )
-        .route(
-            &format!("{service}/permissions/action"),
-            post(permissions::add_or_remove_service_permissions),
-        )
-        .route(
-            &format!("{service}/permissions/batch-create"),
-            post(permissions::batch_add_endpoint_service_permissions),
-        )
-        .route(
-            &format!("{service}/permissions/batch-delete"),
-            post(permissions::batch_remove_endpoint_service_permissions),
-        )
-        .route(
-            &format!("{service}/permissions/{{permission_id}}"),
-            put(permissions::update_endpoint_service_permission_desc),
-        )
-        .route(
-            &format!("{service}/name"),
-            put(not_implemented("UpdateEndpointServiceName")),
-        )
-        .route(
-            &format!("{endpoint}/policy"),
-            put(not_implemented("UpdateEndpointPolicy"))
-                .delete(not_implemented("DeleteEndpointPolicy")),
-        )
-        .route(
-            &format!("{endpoint}/routetables"),
-            put(not_implemented("UpdateEndpointRoutetable")),
-        )
-        .route(
-            "/v1/{project_id}/quotas",
-            get(not_implemented("ListQuotaDetails")),
-        )
-        .route(
-            "/v2/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/add-server-resources",
-            post(not_implemented("AddEndpointServiceServerResource")),
-        )
-        .route(
-            "/v2/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/upgrade",
-            post(not_implemented("UpgradeEndpointService")),
-        )
-        .route(
-            "/v2/{project_id}/vpc-endpoints/{vpc_endpoint_id}/upgrade",
-            post(not_implemented("UpgradeEndpoint")),
-        );
-    // `{resource_type}` is `endpoint_service` or `endpoint`; spelled out so that it never competes
-    // with the literal segments of the other routes.
-    for resource_type in ["endpoint_service", "endpoint"] {
-        api = api
-            .route(
-                &format!("/v1/{{project_id}}/{resource_type}/{{resource_id}}/tags/action"),
-                post(not_implemented("BatchAddOrRemoveResourceInstance")),
-            )
-            .route(
-                &format!("/v1/{{project_id}}/{resource_type}/tags"),
-                get(not_implemented("ListQueryProjectResourceTags")),
-            )
-            .route(
-                &format!("/v1/{{project_id}}/{resource_type}/resource_instances/action"),
-                post(not_implemented("ListResourceInstances")),
-            );
-    }
-    api
-}
-
-fn not_implemented(operation: &'static str) -> MethodRouter<AppState> {
-    axum::routing::any(move |_ctx: Ctx| async move {
-        Err::<(), _>(
-            ApiError::with(
-                ErrorCode::SystemError,
-                format!("{operation} is not implemented by vpcep yet."),
-            )
-            .status(StatusCode::NOT_IMPLEMENTED),
-        )
-    })
-}
-
 /// `GET /health`: 200 when the database answers, 503 otherwise; no authentication.
-async fn health(_: AcceptsJson, State(state): State<AppState>) -> Response {
+pub(crate) async fn health(_: AcceptsJson, State(state): State<AppState>) -> Response {
     match state.db(state.store.health()).await {
         Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
         Err(_) => {
@@ -280,6 +155,7 @@ async fn request_context(req: Request, next: Next) -> Response {
         id = %request_id,
         method = %method,
         path = %req.uri().path(),
+        operation = tracing::field::Empty,
         access_key = tracing::field::Empty,
     );
     let started = Instant::now();

@@ -1,0 +1,327 @@
+//! The route table: every path and method vpcep answers, with the provider's operation name.
+//! The router is built from it, and so is the OpenAPI document, so the two cannot drift apart.
+//! Operations that vpcep does not implement yet are routed too, and answer 501.
+
+use axum::routing::{on, MethodFilter, MethodRouter};
+use axum::Json;
+use serde_json::Value;
+
+use super::error::{ApiError, ErrorCode};
+use super::extract::Ctx;
+use super::{connections, endpoints, health, permissions, services, versions, AppState};
+
+const SERVICES: &str = "/v1/{project_id}/vpc-endpoint-services";
+const SERVICE: &str = "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}";
+const ENDPOINTS: &str = "/v1/{project_id}/vpc-endpoints";
+const ENDPOINT: &str = "/v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}";
+
+macro_rules! operations {
+    ($($op:ident),* $(,)?) => {
+        /// The operations, named as the provider (and its SDKs) name them; used for routing, logs
+        /// and the OpenAPI `operationId`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Operation { $($op),* }
+
+        impl Operation {
+            pub fn name(self) -> &'static str {
+                match self { $(Self::$op => stringify!($op)),* }
+            }
+        }
+    };
+}
+
+operations! {
+    ListVersionDetails, ListSpecifiedVersionDetails, Health, OpenApi,
+    CreateEndpointService, ListEndpointService, ListServiceDescribeDetails, ListServiceDetails,
+    UpdateEndpointService, DeleteEndpointService,
+    CreateEndpoint, ListEndpoints, ListEndpointInfoDetails, DeleteEndpoint,
+    ListServiceConnections, AcceptOrRejectEndpoint, UpdateEndpointConnectionsDesc,
+    AddOrRemoveServicePermissions, BatchAddEndpointServicePermissions,
+    BatchRemoveEndpointServicePermissions, ListServicePermissionsDetails,
+    UpdateEndpointServicePermissionDesc,
+    // Not implemented yet: 501.
+    ListServicePublicDetails, UpdateEndpointServiceName, UpdateEndpointWhite,
+    UpdateEndpointPolicy, DeleteEndpointPolicy, UpdateEndpointRoutetable, ListQuotaDetails,
+    AddEndpointServiceServerResource, UpgradeEndpointService, UpgradeEndpoint,
+    BatchAddOrRemoveResourceInstance, ListQueryProjectResourceTags, ListResourceInstances,
+}
+
+/// One route: method, path (axum syntax, which is also OpenAPI's) and operation.
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub operation: Operation,
+}
+
+const fn r(method: &'static str, path: &'static str, operation: Operation) -> Route {
+    Route {
+        method,
+        path,
+        operation,
+    }
+}
+
+use Operation as O;
+
+/// Every route. `{resource_type}` of the tag operations is spelled out (`endpoint_service`,
+/// `endpoint`) so that it never competes with the literal segments of other routes.
+pub const ROUTES: &[Route] = &[
+    r("GET", "/", O::ListVersionDetails),
+    r("GET", "/{version}", O::ListSpecifiedVersionDetails),
+    r("GET", "/health", O::Health),
+    r("GET", "/openapi.json", O::OpenApi),
+    r("POST", SERVICES, O::CreateEndpointService),
+    r("GET", SERVICES, O::ListEndpointService),
+    r(
+        "GET",
+        concat!("/v1/{project_id}/vpc-endpoint-services", "/describe"),
+        O::ListServiceDescribeDetails,
+    ),
+    r(
+        "GET",
+        concat!("/v1/{project_id}/vpc-endpoint-services", "/public"),
+        O::ListServicePublicDetails,
+    ),
+    r("GET", SERVICE, O::ListServiceDetails),
+    r("PUT", SERVICE, O::UpdateEndpointService),
+    r("DELETE", SERVICE, O::DeleteEndpointService),
+    r(
+        "PUT",
+        concat!(
+            "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}",
+            "/name"
+        ),
+        O::UpdateEndpointServiceName,
+    ),
+    r(
+        "GET",
+        concat!(
+            "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}",
+            "/connections"
+        ),
+        O::ListServiceConnections,
+    ),
+    r(
+        "POST",
+        concat!(
+            "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}",
+            "/connections/action"
+        ),
+        O::AcceptOrRejectEndpoint,
+    ),
+    r(
+        "PUT",
+        concat!(
+            "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}",
+            "/connections/description"
+        ),
+        O::UpdateEndpointConnectionsDesc,
+    ),
+    r(
+        "GET",
+        concat!(
+            "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}",
+            "/permissions"
+        ),
+        O::ListServicePermissionsDetails,
+    ),
+    r(
+        "POST",
+        concat!(
+            "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}",
+            "/permissions/action"
+        ),
+        O::AddOrRemoveServicePermissions,
+    ),
+    r(
+        "POST",
+        concat!(
+            "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}",
+            "/permissions/batch-create"
+        ),
+        O::BatchAddEndpointServicePermissions,
+    ),
+    r(
+        "POST",
+        concat!(
+            "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}",
+            "/permissions/batch-delete"
+        ),
+        O::BatchRemoveEndpointServicePermissions,
+    ),
+    r(
+        "PUT",
+        concat!(
+            "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}",
+            "/permissions/{permission_id}"
+        ),
+        O::UpdateEndpointServicePermissionDesc,
+    ),
+    r("POST", ENDPOINTS, O::CreateEndpoint),
+    r("GET", ENDPOINTS, O::ListEndpoints),
+    r("GET", ENDPOINT, O::ListEndpointInfoDetails),
+    r("DELETE", ENDPOINT, O::DeleteEndpoint),
+    r("PUT", ENDPOINT, O::UpdateEndpointWhite),
+    r(
+        "PUT",
+        concat!(
+            "/v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}",
+            "/policy"
+        ),
+        O::UpdateEndpointPolicy,
+    ),
+    r(
+        "DELETE",
+        concat!(
+            "/v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}",
+            "/policy"
+        ),
+        O::DeleteEndpointPolicy,
+    ),
+    r(
+        "PUT",
+        concat!(
+            "/v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}",
+            "/routetables"
+        ),
+        O::UpdateEndpointRoutetable,
+    ),
+    r("GET", "/v1/{project_id}/quotas", O::ListQuotaDetails),
+    r(
+        "POST",
+        "/v2/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/add-server-resources",
+        O::AddEndpointServiceServerResource,
+    ),
+    r(
+        "POST",
+        "/v2/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/upgrade",
+        O::UpgradeEndpointService,
+    ),
+    r(
+        "POST",
+        "/v2/{project_id}/vpc-endpoints/{vpc_endpoint_id}/upgrade",
+        O::UpgradeEndpoint,
+    ),
+    r(
+        "POST",
+        "/v1/{project_id}/endpoint_service/{resource_id}/tags/action",
+        O::BatchAddOrRemoveResourceInstance,
+    ),
+    r(
+        "POST",
+        "/v1/{project_id}/endpoint/{resource_id}/tags/action",
+        O::BatchAddOrRemoveResourceInstance,
+    ),
+    r(
+        "GET",
+        "/v1/{project_id}/endpoint_service/tags",
+        O::ListQueryProjectResourceTags,
+    ),
+    r(
+        "GET",
+        "/v1/{project_id}/endpoint/tags",
+        O::ListQueryProjectResourceTags,
+    ),
+    r(
+        "POST",
+        "/v1/{project_id}/endpoint_service/resource_instances/action",
+        O::ListResourceInstances,
+    ),
+    r(
+        "POST",
+        "/v1/{project_id}/endpoint/resource_instances/action",
+        O::ListResourceInstances,
+    ),
+];
+
+impl Operation {
+    /// Whether vpcep implements the operation (the others answer 501).
+    pub fn implemented(self) -> bool {
+        !matches!(
+            self,
+            O::ListServicePublicDetails
+                | O::UpdateEndpointServiceName
+                | O::UpdateEndpointWhite
+                | O::UpdateEndpointPolicy
+                | O::DeleteEndpointPolicy
+                | O::UpdateEndpointRoutetable
+                | O::ListQuotaDetails
+                | O::AddEndpointServiceServerResource
+                | O::UpgradeEndpointService
+                | O::UpgradeEndpoint
+                | O::BatchAddOrRemoveResourceInstance
+                | O::ListQueryProjectResourceTags
+                | O::ListResourceInstances
+        )
+    }
+
+    /// Whether the operation needs authentication (only the discovery routes do not).
+    pub fn authenticated(self) -> bool {
+        !matches!(
+            self,
+            O::ListVersionDetails | O::ListSpecifiedVersionDetails | O::Health | O::OpenApi
+        )
+    }
+}
+
+fn filter(method: &str) -> MethodFilter {
+    match method {
+        "POST" => MethodFilter::POST,
+        "PUT" => MethodFilter::PUT,
+        "DELETE" => MethodFilter::DELETE,
+        _ => MethodFilter::GET,
+    }
+}
+
+/// The handler of one route.
+pub(super) fn method_router(route: &Route) -> MethodRouter<AppState> {
+    let f = filter(route.method);
+    match route.operation {
+        O::ListVersionDetails => on(f, versions::list_version_details),
+        O::ListSpecifiedVersionDetails => on(f, versions::list_specified_version_details),
+        O::Health => on(f, health),
+        O::OpenApi => on(f, openapi_json),
+        O::CreateEndpointService => on(f, services::create_endpoint_service),
+        O::ListEndpointService => on(f, services::list_endpoint_service),
+        O::ListServiceDescribeDetails => on(f, services::list_service_describe_details),
+        O::ListServiceDetails => on(f, services::list_service_details),
+        O::UpdateEndpointService => on(f, services::update_endpoint_service),
+        O::DeleteEndpointService => on(f, services::delete_endpoint_service),
+        O::CreateEndpoint => on(f, endpoints::create_endpoint),
+        O::ListEndpoints => on(f, endpoints::list_endpoints),
+        O::ListEndpointInfoDetails => on(f, endpoints::list_endpoint_info_details),
+        O::DeleteEndpoint => on(f, endpoints::delete_endpoint),
+        O::ListServiceConnections => on(f, connections::list_service_connections),
+        O::AcceptOrRejectEndpoint => on(f, connections::accept_or_reject_endpoint),
+        O::UpdateEndpointConnectionsDesc => on(f, connections::update_endpoint_connections_desc),
+        O::AddOrRemoveServicePermissions => on(f, permissions::add_or_remove_service_permissions),
+        O::BatchAddEndpointServicePermissions => {
+            on(f, permissions::batch_add_endpoint_service_permissions)
+        }
+        O::BatchRemoveEndpointServicePermissions => {
+            on(f, permissions::batch_remove_endpoint_service_permissions)
+        }
+        O::ListServicePermissionsDetails => on(f, permissions::list_service_permissions_details),
+        O::UpdateEndpointServicePermissionDesc => {
+            on(f, permissions::update_endpoint_service_permission_desc)
+        }
+        op => {
+            let name = op.name();
+            on(f, move |_ctx: Ctx| async move {
+                Err::<(), _>(
+                    ApiError::with(
+                        ErrorCode::SystemError,
+                        format!("{name} is not implemented by vpcep yet."),
+                    )
+                    .status(axum::http::StatusCode::NOT_IMPLEMENTED),
+                )
+            })
+        }
+    }
+}
+
+/// `GET /openapi.json`: the OpenAPI document, built once.
+async fn openapi_json() -> Json<Value> {
+    Json(super::openapi::document().clone())
+}
