@@ -279,3 +279,108 @@ mod tests {
         assert!(err.message().contains(ID));
     }
 }
+
+/// Properties of the seed body decoder over arbitrary input: it never panics, and whatever it
+/// accepts satisfies every rule of API.md §1, checked here independently of the domain types.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn uuid_like() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+            "[0-9a-fA-F-]{30,40}",
+            "\\{[0-9a-f-]{36}\\}",
+            ".{0,40}",
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            uuid_like().prop_map(Value::String),
+            "\\PC{0,20}".prop_map(Value::String),
+            // Long texts and the forbidden characters, so the limits are exercised.
+            ("[a中<>\\x00-\\x1f\\x7f]{0,8}", 500usize..520)
+                .prop_map(|(tail, n)| Value::String(format!("{}{tail}", "x".repeat(n)))),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("id".to_owned()),
+                        Just("description".to_owned()),
+                        "[a-z]{1,6}"
+                    ],
+                    inner,
+                    0..4
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn item() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            (uuid_like(), "\\PC{0,30}").prop_map(|(id, d)| json!({"id": id, "description": d})),
+            (uuid_like(), value()).prop_map(|(id, d)| json!({"id": id, "description": d})),
+            value(),
+        ]
+    }
+
+    fn allowed(description: &str) -> bool {
+        description.chars().count() <= 512
+            && !description
+                .chars()
+                .any(|c| c == '<' || c == '>' || (c as u32) < 0x20 || c as u32 == 0x7f)
+    }
+
+    fn lowercase_hyphenated_uuid(s: &str) -> bool {
+        s.len() == 36
+            && s.char_indices().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => c == '-',
+                _ => c.is_ascii_digit() || ('a'..='f').contains(&c),
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn accepted_bodies_satisfy_every_rule(
+            items in proptest::collection::vec(item(), 0..8),
+            extra in proptest::option::of(value()),
+            max in 1usize..8,
+        ) {
+            let mut body = Map::new();
+            body.insert("connections".into(), Value::Array(items.clone()));
+            if let Some(extra) = extra {
+                body.insert("other".into(), extra);
+            }
+            if let Ok(updates) = parse_description_updates(&body, max) {
+                prop_assert!(!updates.is_empty() && updates.len() <= max);
+                prop_assert_eq!(updates.len(), items.len());
+                let mut ids = HashSet::new();
+                for (u, raw) in updates.iter().zip(&items) {
+                    prop_assert!(lowercase_hyphenated_uuid(u.id.as_str()));
+                    prop_assert!(ids.insert(u.id.as_str().to_owned()), "duplicate accepted");
+                    let sent = raw["description"].as_str();
+                    prop_assert_eq!(Some(u.description.as_str()), sent);
+                    prop_assert!(allowed(u.description.as_str()));
+                    prop_assert_eq!(raw["id"].as_str().map(str::to_ascii_lowercase), Some(u.id.to_string()));
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_top_levels_never_panic(body in value(), max in 1usize..4) {
+            if let Value::Object(map) = body {
+                let _ = parse_description_updates(&map, max);
+            }
+        }
+    }
+}
