@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite, as the README and CI run it: formatting, lints, unit tests and the
-# black-box tests that drive real `vpcep` processes over HTTP on fresh SQLite files.
+# The whole test suite, as the README and CI run it: formatting, lints, unit and property tests,
+# the black-box HTTP suite against real `vpcep` processes on SQLite and again on PostgreSQL, the
+# official Python SDK suite, and API fuzzing with schemathesis.
+#
+# PostgreSQL: the suite creates and drops its own uniquely named databases on
+# VPCEP_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432). When no PostgreSQL answers
+# there, the run fails, unless VPCEP_SKIP_POSTGRES=1 is set (for machines without PostgreSQL).
 # Set TEST_LOG=1 to see the servers' logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,5 +16,24 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 
-echo "== cargo test"
+echo "== cargo test (SQLite)"
 cargo test --locked --all-targets
+
+pg="${VPCEP_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
+if [ "${VPCEP_SKIP_POSTGRES:-}" = "1" ]; then
+  echo "== PostgreSQL suite SKIPPED (VPCEP_SKIP_POSTGRES=1)"
+elif ! psql "$pg/postgres" -Atc 'SELECT 1' >/dev/null 2>&1; then
+  echo "!! No PostgreSQL answers at $pg: the suite must also run on PostgreSQL." >&2
+  echo "!! Start one there, point VPCEP_TEST_POSTGRES at one, or set VPCEP_SKIP_POSTGRES=1." >&2
+  exit 1
+else
+  echo "== cargo test --test api (PostgreSQL at $pg)"
+  VPCEP_TEST_BACKEND=postgres VPCEP_TEST_POSTGRES="$pg" cargo test --locked --test api
+fi
+
+for extra in scripts/sdk-tests.sh scripts/schemathesis.sh; do
+  if [ -f "$extra" ]; then
+    echo "== $extra"
+    bash "$extra"
+  fi
+done

@@ -8,7 +8,7 @@ use crate::auth;
 use crate::config::{CredentialsCommand, ServeArgs};
 use crate::domain::{ids::new_hex_id, parse_path_id, time};
 use crate::server::{shutdown_signal, App};
-use crate::store::{self, StoreError};
+use crate::store::StoreError;
 
 /// Prints one line on stdout and flushes it, so a supervising process sees it at once.
 fn print_line(line: &str) -> anyhow::Result<()> {
@@ -33,7 +33,7 @@ fn issued_json(issued: &auth::Issued) -> String {
 
 /// `vpcep serve`
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let store = store::open(&args.db.database).await?;
+    let store = args.db.open().await?;
     // A fresh database gets one credential, printed once, so the server is usable at once.
     let first = auth::issue("default".into(), new_hex_id(), new_hex_id());
     let token_hash = auth::hash_token(&first.token);
@@ -81,7 +81,7 @@ pub async fn credentials(cmd: CredentialsCommand) -> anyhow::Result<()> {
             domain_id,
             project_id,
         } => {
-            let store = store::open(&db.database).await?;
+            let store = db.open().await?;
             let project_id = project_id
                 .map(|p| parse_id("--project-id", &p))
                 .transpose()?;
@@ -113,7 +113,7 @@ pub async fn credentials(cmd: CredentialsCommand) -> anyhow::Result<()> {
             }
         }
         CredentialsCommand::List { db } => {
-            let store = store::open(&db.database).await?;
+            let store = db.open().await?;
             let list: Vec<_> = store
                 .list_credentials()
                 .await?
@@ -131,7 +131,7 @@ pub async fn credentials(cmd: CredentialsCommand) -> anyhow::Result<()> {
             print_line(&serde_json::to_string_pretty(&list)?)
         }
         CredentialsCommand::Delete { db, access_key } => {
-            let store = store::open(&db.database).await?;
+            let store = db.open().await?;
             if store.delete_credential(access_key.clone()).await? {
                 print_line(&json!({"deleted": access_key}).to_string())
             } else {

@@ -32,6 +32,27 @@ pub struct DatabaseArg {
     /// Database URL: sqlite://PATH (relative to the working directory, or sqlite:///ABSOLUTE).
     #[arg(long, env = "VPCEP_DATABASE", default_value = DEFAULT_DATABASE)]
     pub database: String,
+    /// PostgreSQL: connections in this node's pool.
+    #[arg(long, env = "VPCEP_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    pub pool_size: u32,
+    /// PostgreSQL: how long start-up waits for a database that is still coming up.
+    #[arg(long, env = "VPCEP_DATABASE_WAIT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub database_wait: Duration,
+    /// PostgreSQL: how long a request waits for a connection before answering 503.
+    #[arg(long, env = "VPCEP_CONNECT_TIMEOUT", default_value = "3s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: Duration,
+}
+
+impl DatabaseArg {
+    /// Opens the database this argument names.
+    pub async fn open(&self) -> anyhow::Result<crate::store::DynStore> {
+        let pg = crate::store::postgres::Options {
+            pool_size: self.pool_size as usize,
+            startup_wait: self.database_wait,
+            connect_timeout: self.connect_timeout,
+        };
+        crate::store::open(&self.database, &pg).await
+    }
 }
 
 #[derive(Args, Debug, Clone)]

@@ -3,6 +3,7 @@
 //! a consistent read-then-write (ownership, state transitions, uniqueness) runs inside the
 //! implementation's transaction, using the pure functions of `crate::domain`.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -292,14 +293,18 @@ pub trait Store: Send + Sync + 'static {
 
 pub type DynStore = Arc<dyn Store>;
 
-/// Opens the store a database URL names, applying migrations.
-pub async fn open(url: &str) -> anyhow::Result<DynStore> {
+/// Opens the store a database URL names (`sqlite://PATH` or `postgres://...`), applying
+/// migrations.
+pub async fn open(url: &str, pg: &postgres::Options) -> anyhow::Result<DynStore> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let store = sqlite::SqliteStore::open(path.into()).await?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        anyhow::bail!("PostgreSQL is not supported by this build yet; use a sqlite:// URL")
+        let store = postgres::PostgresStore::open(url, pg).await?;
+        Ok(Arc::new(store))
     } else {
-        anyhow::bail!("unsupported database URL {url:?}: expected sqlite://PATH")
+        anyhow::bail!(
+            "unsupported database URL: expected sqlite://PATH or postgres://USER@HOST:PORT/DB"
+        )
     }
 }

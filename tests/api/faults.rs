@@ -6,7 +6,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::{str_of, TestApp};
+use crate::helpers::{backend, str_of, Backend, TestApp};
+
+/// These tests lock SQLite's database file; the PostgreSQL outage has its own tests.
+fn sqlite_only(test: &str) -> bool {
+    if backend() == Backend::Sqlite {
+        return true;
+    }
+    eprintln!("{test}: SQLite only, not run on {:?}", backend());
+    false
+}
 
 /// Takes SQLite's write lock on the server's database from this (test) process.
 fn hold_write_lock(app: &TestApp) -> rusqlite::Connection {
@@ -22,6 +31,9 @@ fn hold_write_lock(app: &TestApp) -> rusqlite::Connection {
 
 #[tokio::test]
 async fn a_database_past_the_request_deadline_gives_504_and_changes_nothing() {
+    if !sqlite_only("a_database_past_the_request_deadline_gives_504_and_changes_nothing") {
+        return;
+    }
     let app = TestApp::with_args(&["--request-timeout", "1s"]);
     let (sid, ids) = app.service_with_connections(1).await;
     let lock = hold_write_lock(&app);
@@ -47,6 +59,9 @@ async fn a_database_past_the_request_deadline_gives_504_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_database_that_stays_locked_gives_503_with_retry_after_and_health_says_so() {
+    if !sqlite_only("a_database_that_stays_locked_gives_503_with_retry_after_and_health_says_so") {
+        return;
+    }
     let app = TestApp::spawn();
     let (sid, ids) = app.service_with_connections(1).await;
     let lock = hold_write_lock(&app);
@@ -81,6 +96,9 @@ async fn a_database_that_stays_locked_gives_503_with_retry_after_and_health_says
 
 #[tokio::test]
 async fn sigterm_lets_the_request_in_flight_finish_and_exits_0() {
+    if !sqlite_only("sigterm_lets_the_request_in_flight_finish_and_exits_0") {
+        return;
+    }
     let mut app = TestApp::spawn();
     let (sid, ids) = app.service_with_connections(1).await;
     let lock = hold_write_lock(&app);

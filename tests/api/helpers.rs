@@ -1,5 +1,9 @@
-//! The test harness: one real `vpcep serve` process per test, on a fresh SQLite file in a temp
-//! folder and on a port chosen by the OS, plus one typed method per VPCEP operation.
+//! The test harness: one real `vpcep serve` process per test, on a fresh database and on a port
+//! chosen by the OS, plus one typed method per VPCEP operation.
+//!
+//! The database is a SQLite file in a temp folder, or, with `VPCEP_TEST_BACKEND=postgres`, a
+//! uniquely named PostgreSQL database on `VPCEP_TEST_POSTGRES` (default
+//! `postgres://postgres@127.0.0.1:5432`), created for the test and dropped after it.
 //!
 //! The server is driven only through its documented interface (API.md §4): the `credentials`
 //! and `serve` commands, the listening line on stdout, signals, and HTTP.
@@ -163,7 +167,12 @@ impl ServeOptions {
 
     pub fn spawn(self) -> TestApp {
         let dir = tempfile::tempdir().expect("create a temp dir");
-        let db_url = sqlite_url(&dir, self.db_file.as_deref().unwrap_or("vpcep.db"));
+        let db = match (backend(), &self.db_file) {
+            // A test that names a file is about SQLite files.
+            (Backend::Postgres, None) => TestDb::postgres(),
+            _ => TestDb::sqlite(&dir, self.db_file.as_deref().unwrap_or("vpcep.db")),
+        };
+        let db_url = db.url.clone();
         let precreated = if self.no_owner {
             None
         } else {
@@ -199,7 +208,86 @@ impl ServeOptions {
             owner,
             db_url,
             options: self,
+            _db: db,
             _dir: dir,
+        }
+    }
+}
+
+/// The database backend the suite runs against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn backend() -> Backend {
+    match std::env::var("VPCEP_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
+}
+
+/// The PostgreSQL server of the suite (without a database name).
+pub fn postgres_base() -> String {
+    std::env::var("VPCEP_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string())
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// Runs administrative SQL on the PostgreSQL server's `postgres` database, on a thread of its own
+/// (tests call this from inside their own runtime).
+pub fn postgres_admin(sql: String) {
+    let url = format!("{}/postgres", postgres_base());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        rt.block_on(async {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {url}: {e}"));
+            tokio::spawn(conn);
+            client
+                .batch_execute(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        })
+    })
+    .join()
+    .expect("the PostgreSQL admin thread");
+}
+
+/// A test's database: a SQLite file, or a PostgreSQL database dropped when the test ends.
+pub struct TestDb {
+    pub url: String,
+    postgres_name: Option<String>,
+}
+
+impl TestDb {
+    pub fn sqlite(dir: &TempDir, relative: &str) -> TestDb {
+        TestDb {
+            url: sqlite_url(dir, relative),
+            postgres_name: None,
+        }
+    }
+
+    pub fn postgres() -> TestDb {
+        let name = format!("vpcep_test_{}", uuid::Uuid::new_v4().simple());
+        postgres_admin(format!("CREATE DATABASE {name}"));
+        TestDb {
+            url: format!("{}/{name}", postgres_base()),
+            postgres_name: Some(name),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.postgres_name {
+            postgres_admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         }
     }
 }
@@ -333,6 +421,8 @@ pub struct TestApp {
     pub owner: Credential,
     pub db_url: String,
     options: ServeOptions,
+    // Dropped after `server` (fields drop in order): the server stops before its database goes.
+    _db: TestDb,
     _dir: TempDir,
 }
 

@@ -1,0 +1,356 @@
+//! Endpoint rows, and the same rows seen as connections by the service owner.
+
+use tokio_postgres::{GenericClient, Row};
+
+use super::pg_error;
+use super::rows::{self, col, connection_status, json, json_opt, to_json, ListQuery};
+use super::{permissions, services};
+use crate::domain::{
+    format_ipv4, ids::new_uuid, may_connect, time, Connection, ConnectionAction, ConnectionStatus,
+    Endpoint, EndpointId, NewEndpoint, Tenant, AUTO_IP_FIRST, AUTO_IP_LAST,
+};
+use crate::store::{
+    ConnectionFilter, DescriptionUpdate, EndpointFilter, Page, PageRequest, StoreError, StoreResult,
+};
+
+const SELECT: &str = "SELECT e.id, e.marker_id, e.project_id, e.domain_id, \
+     e.endpoint_service_id, s.service_name, s.service_type, e.vpc_id, e.subnet_id, e.port_ip, \
+     e.enable_dns, e.description, e.connection_description, e.status, e.ever_accepted, \
+     e.whitelist, e.enable_whitelist, e.tags, e.routetables, e.policy_document, e.error, \
+     e.created_at, e.updated_at \
+     FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id";
+const COUNT: &str =
+    "SELECT COUNT(*) FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id";
+
+fn row(r: &Row) -> StoreResult<Endpoint> {
+    let ip: i64 = col(r, 9)?;
+    Ok(Endpoint {
+        id: col(r, 0)?,
+        marker_id: col(r, 1)?,
+        project_id: col(r, 2)?,
+        domain_id: col(r, 3)?,
+        endpoint_service_id: col(r, 4)?,
+        endpoint_service_name: col(r, 5)?,
+        service_type: col(r, 6)?,
+        vpc_id: col(r, 7)?,
+        subnet_id: col(r, 8)?,
+        port_ip: format_ipv4(u32::try_from(ip).unwrap_or_default()),
+        enable_dns: col(r, 10)?,
+        description: col(r, 11)?,
+        connection_description: col(r, 12)?,
+        status: connection_status(r, 13)?,
+        ever_accepted: col(r, 14)?,
+        whitelist: json(r, 15)?,
+        enable_whitelist: col(r, 16)?,
+        tags: json(r, 17)?,
+        routetables: json(r, 18)?,
+        policy_document: json_opt(r, 19)?,
+        error: json_opt(r, 20)?.unwrap_or_default(),
+        created_at: col(r, 21)?,
+        updated_at: col(r, 22)?,
+    })
+}
+
+pub async fn get_endpoint(
+    c: &impl GenericClient,
+    project_id: &str,
+    id: &str,
+) -> StoreResult<Option<Endpoint>> {
+    c.query_opt(
+        &format!("{SELECT} WHERE e.id = $1 AND e.project_id = $2"),
+        &[&id, &project_id],
+    )
+    .await
+    .map_err(pg_error)?
+    .as_ref()
+    .map(row)
+    .transpose()
+}
+
+/// The first free address of the automatic range in a VPC: after the highest one in use, or,
+/// when the range's end is taken, the lowest gap. Two nodes picking the same address collide on
+/// the unique index, and the transaction is retried.
+async fn assign_ip(c: &impl GenericClient, vpc_id: &str) -> StoreResult<u32> {
+    let (first, last) = (i64::from(AUTO_IP_FIRST), i64::from(AUTO_IP_LAST));
+    let max: Option<i64> = c
+        .query_one(
+            "SELECT MAX(port_ip) FROM endpoints WHERE vpc_id = $1 AND port_ip BETWEEN $2 AND $3",
+            &[&vpc_id, &first, &last],
+        )
+        .await
+        .map_err(pg_error)?
+        .get(0);
+    let candidate = match max {
+        None => first,
+        Some(m) if m < last => m + 1,
+        Some(_) => {
+            let used = c
+                .query(
+                    "SELECT port_ip FROM endpoints WHERE vpc_id = $1 AND port_ip BETWEEN $2 AND $3
+                     ORDER BY port_ip",
+                    &[&vpc_id, &first, &last],
+                )
+                .await
+                .map_err(pg_error)?;
+            let mut next = first;
+            for r in &used {
+                let ip: i64 = col(r, 0)?;
+                if ip > next {
+                    break;
+                }
+                next = ip + 1;
+            }
+            if next > last {
+                return Err(StoreError::NoFreeAddress);
+            }
+            next
+        }
+    };
+    u32::try_from(candidate).map_err(|_| StoreError::NoFreeAddress)
+}
+
+pub async fn create(
+    c: &impl GenericClient,
+    consumer: &Tenant,
+    new: &NewEndpoint,
+) -> StoreResult<Endpoint> {
+    let service = services::get_any(c, &new.endpoint_service_id, true)
+        .await?
+        .ok_or(StoreError::ServiceMissing)?;
+    let whitelist = permissions::entries(c, &service.id).await?;
+    if !may_connect(
+        &service,
+        &consumer.domain_id,
+        whitelist.iter().map(String::as_str),
+    ) {
+        return Err(StoreError::ConnectNotPermitted);
+    }
+    if !service.status.accepts_connections() {
+        return Err(StoreError::ServiceNotAvailable);
+    }
+    let port_ip = match new.port_ip {
+        Some(ip) => {
+            let taken: bool = c
+                .query_one(
+                    "SELECT EXISTS(SELECT 1 FROM endpoints WHERE vpc_id = $1 AND port_ip = $2)",
+                    &[&new.vpc_id, &i64::from(ip)],
+                )
+                .await
+                .map_err(pg_error)?
+                .get(0);
+            if taken {
+                return Err(StoreError::PortIpInUse);
+            }
+            ip
+        }
+        None => assign_ip(c, &new.vpc_id).await?,
+    };
+    let status = ConnectionStatus::initial(service.approval_enabled);
+    let id = new_uuid();
+    let now = time::now();
+    let policy = new.policy_document.as_ref().map(to_json).transpose()?;
+    c.execute(
+        "INSERT INTO endpoints (id, project_id, domain_id, endpoint_service_id, vpc_id, subnet_id,
+             port_ip, enable_dns, description, connection_description, status, ever_accepted,
+             whitelist, enable_whitelist, tags, routetables, policy_document, error, created_at,
+             updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '', $10, $11, $12, $13, $14, $15, $16, NULL,
+                 $17, $17)",
+        &[
+            &id,
+            &consumer.project_id,
+            &consumer.domain_id,
+            &service.id,
+            &new.vpc_id,
+            &new.subnet_id,
+            &i64::from(port_ip),
+            &new.enable_dns,
+            &new.description,
+            &status.as_str(),
+            &(status == ConnectionStatus::Accepted),
+            &to_json(&new.whitelist)?,
+            &new.enable_whitelist,
+            &to_json(&new.tags)?,
+            &to_json(&new.routetables)?,
+            &policy,
+            &now,
+        ],
+    )
+    .await
+    .map_err(pg_error)?;
+    get_endpoint(c, &consumer.project_id, &id)
+        .await?
+        .ok_or_else(|| StoreError::Internal("a created endpoint cannot be read back".into()))
+}
+
+pub async fn list(
+    c: &impl GenericClient,
+    project_id: &str,
+    filter: &EndpointFilter,
+    page: PageRequest,
+) -> StoreResult<Page<Endpoint>> {
+    let mut q = ListQuery::new(SELECT, COUNT, "e.");
+    q.filter("e.project_id = $?", project_id.to_owned());
+    if let Some(id) = &filter.id {
+        q.filter("e.id = $?", id.clone());
+    }
+    if let Some(vpc_id) = &filter.vpc_id {
+        q.filter("e.vpc_id = $?", vpc_id.clone());
+    }
+    if let Some(name) = &filter.service_name {
+        q.filter("strpos(lower(s.service_name), lower($?)) > 0", name.clone());
+    }
+    q.page(c, page, row).await
+}
+
+pub async fn delete(c: &impl GenericClient, project_id: &str, id: &str) -> StoreResult<()> {
+    let found = c
+        .query_opt(
+            "SELECT status FROM endpoints WHERE id = $1 AND project_id = $2 FOR UPDATE",
+            &[&id, &project_id],
+        )
+        .await
+        .map_err(pg_error)?
+        .ok_or(StoreError::NotFound)?;
+    connection_status(&found, 0)?
+        .check_delete()
+        .map_err(StoreError::Transition)?;
+    c.execute("DELETE FROM endpoints WHERE id = $1", &[&id])
+        .await
+        .map_err(pg_error)?;
+    Ok(())
+}
+
+pub async fn list_connections(
+    c: &impl GenericClient,
+    project_id: &str,
+    service_id: &str,
+    filter: &ConnectionFilter,
+    page: PageRequest,
+) -> StoreResult<Page<Connection>> {
+    services::require_service(c, project_id, service_id).await?;
+    const SELECT_CONNECTIONS: &str = "SELECT id, marker_id, created_at, updated_at, domain_id, \
+         status, connection_description, error FROM endpoints";
+    let mut q = ListQuery::new(SELECT_CONNECTIONS, "SELECT COUNT(*) FROM endpoints", "");
+    q.filter("endpoint_service_id = $?", service_id.to_owned());
+    if let Some(id) = &filter.id {
+        q.filter("id = $?", id.clone());
+    }
+    if let Some(marker_id) = filter.marker_id {
+        q.filter("marker_id = $?", marker_id);
+    }
+    if let Some(status) = filter.status {
+        q.filter("status = $?", status.as_str().to_owned());
+    }
+    q.page(c, page, rows::connection).await
+}
+
+pub async fn accept_or_reject(
+    c: &impl GenericClient,
+    project_id: &str,
+    service_id: &str,
+    endpoint_id: &EndpointId,
+    action: ConnectionAction,
+) -> StoreResult<Connection> {
+    services::require_service(c, project_id, service_id).await?;
+    let found = c
+        .query_opt(
+            &format!(
+                "SELECT {} FROM endpoints WHERE id = $1 AND endpoint_service_id = $2 FOR UPDATE",
+                rows::CONNECTION_COLUMNS
+            ),
+            &[&endpoint_id.as_str(), &service_id],
+        )
+        .await
+        .map_err(pg_error)?
+        .ok_or_else(|| StoreError::NotAConnection(endpoint_id.to_string()))?;
+    let mut conn = rows::connection(&found)?;
+    let next = conn.status.apply(action).map_err(StoreError::Transition)?;
+    if next != conn.status {
+        let now = time::now();
+        c.execute(
+            "UPDATE endpoints SET status = $1, updated_at = $2,
+                 ever_accepted = ever_accepted OR $3
+             WHERE id = $4",
+            &[
+                &next.as_str(),
+                &now,
+                &(next == ConnectionStatus::Accepted),
+                &conn.id,
+            ],
+        )
+        .await
+        .map_err(pg_error)?;
+        conn.status = next;
+        conn.updated_at = now;
+    }
+    Ok(conn)
+}
+
+/// The seed operation (API.md §1), as in the SQLite backend. The named rows are read and locked
+/// in one statement, in id order (so two writers never deadlock on each other), and the changed
+/// ones written in one more.
+pub async fn update_connection_descriptions(
+    c: &impl GenericClient,
+    project_id: &str,
+    service_id: &str,
+    updates: &[DescriptionUpdate],
+) -> StoreResult<Vec<Connection>> {
+    services::require_service(c, project_id, service_id).await?;
+    let ids: Vec<&str> = updates.iter().map(|u| u.id.as_str()).collect();
+    let found = c
+        .query(
+            &format!(
+                "SELECT {} FROM endpoints WHERE endpoint_service_id = $1 AND id = ANY($2)
+                 ORDER BY id FOR UPDATE",
+                rows::CONNECTION_COLUMNS
+            ),
+            &[&service_id, &ids],
+        )
+        .await
+        .map_err(pg_error)?;
+    let mut by_id = std::collections::HashMap::with_capacity(found.len());
+    for r in &found {
+        let conn = rows::connection(r)?;
+        by_id.insert(conn.id.clone(), conn);
+    }
+    let mut current = Vec::with_capacity(updates.len());
+    for u in updates {
+        let conn = by_id
+            .remove(u.id.as_str())
+            .ok_or_else(|| StoreError::NotAConnection(u.id.to_string()))?;
+        current.push(conn);
+    }
+    for conn in &current {
+        conn.status
+            .check_description_change()
+            .map_err(StoreError::Transition)?;
+    }
+    let now = time::now();
+    let mut changed_ids = Vec::new();
+    let mut changed_texts = Vec::new();
+    for (conn, u) in current.iter_mut().zip(updates) {
+        if conn.description != u.description.as_str() {
+            conn.description = u.description.as_str().to_owned();
+            conn.updated_at = now;
+            changed_ids.push(conn.id.clone());
+            changed_texts.push(conn.description.clone());
+        }
+    }
+    if !changed_ids.is_empty() {
+        c.execute(
+            "UPDATE endpoints SET connection_description = u.description, updated_at = $3
+             FROM unnest($1::text[], $2::text[]) AS u(id, description)
+             WHERE endpoints.id = u.id",
+            &[&changed_ids, &changed_texts, &now],
+        )
+        .await
+        .map_err(pg_error)?;
+    }
+    current.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    Ok(current)
+}
