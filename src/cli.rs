@@ -4,9 +4,10 @@ use std::io::Write;
 
 use serde_json::json;
 
+use crate::api::render_for_cli;
 use crate::auth;
-use crate::config::{CredentialsCommand, ServeArgs};
-use crate::domain::{ids::new_hex_id, parse_path_id, time};
+use crate::config::{CredentialsCommand, InjectCommand, ServeArgs};
+use crate::domain::{ids::new_hex_id, parse_path_id, time, QueryError, ServiceError};
 use crate::server::{shutdown_signal, App};
 use crate::store::StoreError;
 
@@ -48,12 +49,104 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "created the first credential (its secrets are printed on stdout only)"
         );
     }
+    let reconciler = tokio::spawn(reconcile(store.clone(), args.transition_delay));
     let app = App::build(&args, store).await?;
     let addr = app.local_addr()?;
     print_line(&format!("vpcep listening on http://{addr}"))?;
     tracing::info!(%addr, database = %redact_url(&args.db.database), region = %args.region, "serving");
     app.serve(shutdown_signal()).await;
+    reconciler.abort();
     Ok(())
+}
+
+/// Carries out pending transitions (`--transition-delay`) when they are due. The work is in the
+/// database, so a restart picks it up, and with several nodes each transition happens once.
+async fn reconcile(store: crate::store::DynStore, delay: std::time::Duration) {
+    let tick = (delay / 5).clamp(
+        std::time::Duration::from_millis(50),
+        std::time::Duration::from_millis(500),
+    );
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        match store.settle_due(time::now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(transitions = n, "settled pending transitions"),
+            Err(e) => tracing::warn!(error = %e, "pending transitions could not be settled"),
+        }
+    }
+}
+
+/// `vpcep inject ...`: faults for tests of clients, written straight to the database.
+pub async fn inject(cmd: InjectCommand) -> anyhow::Result<()> {
+    let not_found = |what: &str, id: &str| anyhow::anyhow!("no {what} {id} in that project");
+    match cmd {
+        InjectCommand::EndpointFailed {
+            db,
+            project_id,
+            id,
+            error,
+        } => {
+            let store = db.open().await?;
+            let error = QueryError {
+                error_code: error.error_code,
+                error_message: error.error_message,
+            };
+            match store
+                .fail_endpoint(
+                    project_id.to_ascii_lowercase(),
+                    id.to_ascii_lowercase(),
+                    error,
+                )
+                .await
+            {
+                Ok(e) => print_line(&render_for_cli::endpoint(&e).to_string()),
+                Err(StoreError::NotFound) => Err(not_found("endpoint", &id)),
+                Err(e) => Err(e.into()),
+            }
+        }
+        InjectCommand::ServiceFailed {
+            db,
+            project_id,
+            id,
+            error,
+        } => {
+            let store = db.open().await?;
+            let error = ServiceError {
+                code: error.error_code,
+                message: error.error_message,
+            };
+            match store
+                .fail_service(
+                    project_id.to_ascii_lowercase(),
+                    id.to_ascii_lowercase(),
+                    error,
+                )
+                .await
+            {
+                Ok(s) => print_line(&render_for_cli::service(&s).to_string()),
+                Err(StoreError::NotFound) => Err(not_found("endpoint service", &id)),
+                Err(e) => Err(e.into()),
+            }
+        }
+        InjectCommand::FailNextCreations {
+            db,
+            project_id,
+            count,
+            error,
+        } => {
+            let store = db.open().await?;
+            let error = QueryError {
+                error_code: error.error_code,
+                error_message: error.error_message,
+            };
+            store
+                .plan_failures(project_id.to_ascii_lowercase(), count, error)
+                .await?;
+            print_line(&json!({"project_id": project_id, "fail_next_creations": count}).to_string())
+        }
+    }
 }
 
 /// A database URL without its password, for logs.

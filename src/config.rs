@@ -25,6 +25,60 @@ pub enum Command {
     /// Manage the credentials that may call the API.
     #[command(subcommand)]
     Credentials(CredentialsCommand),
+    /// Inject faults for tests of clients: failed endpoints and services, failing creations.
+    #[command(subcommand)]
+    Inject(InjectCommand),
+}
+
+/// The error an injected fault carries.
+#[derive(Args, Debug, Clone)]
+pub struct InjectedError {
+    /// The `error_code` shown in the failed resource's `error` list.
+    #[arg(long, default_value = "EndPoint.0001")]
+    pub error_code: String,
+    /// The `error_message` shown with it.
+    #[arg(long, default_value = "System error. Please retry.")]
+    pub error_message: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InjectCommand {
+    /// Make an endpoint (and its connection) `failed`.
+    EndpointFailed {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// The endpoint's project, or the project of the service it connects to.
+        #[arg(long)]
+        project_id: String,
+        /// The endpoint id.
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        error: InjectedError,
+    },
+    /// Make an endpoint service `failed`.
+    ServiceFailed {
+        #[command(flatten)]
+        db: DatabaseArg,
+        #[arg(long)]
+        project_id: String,
+        /// The service id.
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        error: InjectedError,
+    },
+    /// Make the next N services or endpoints created in a project end `failed` (0 cancels).
+    FailNextCreations {
+        #[command(flatten)]
+        db: DatabaseArg,
+        #[arg(long)]
+        project_id: String,
+        #[arg(long)]
+        count: u32,
+        #[command(flatten)]
+        error: InjectedError,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -80,6 +134,10 @@ pub struct ServeArgs {
     /// Requests served at once; more are refused with 503 at once.
     #[arg(long, env = "VPCEP_MAX_IN_FLIGHT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_in_flight: u32,
+    /// How long new services and endpoints stay `creating`, and deleted ones `deleting`, before
+    /// they settle (0s: at once). Pending transitions survive restarts.
+    #[arg(long, env = "VPCEP_TRANSITION_DELAY", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub transition_delay: Duration,
     /// How long a graceful stop waits for in-flight requests.
     #[arg(long, env = "VPCEP_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
@@ -124,6 +182,14 @@ pub struct Settings {
     pub read_timeout: Duration,
     pub request_timeout: Duration,
     pub max_in_flight: usize,
+    pub transition_delay: Duration,
+}
+
+impl Settings {
+    /// The transition delay in milliseconds, as the store takes it.
+    pub fn delay_ms(&self) -> i64 {
+        i64::try_from(self.transition_delay.as_millis()).unwrap_or(i64::MAX)
+    }
 }
 
 impl From<&ServeArgs> for Settings {
@@ -135,6 +201,7 @@ impl From<&ServeArgs> for Settings {
             read_timeout: a.read_timeout,
             request_timeout: a.request_timeout,
             max_in_flight: a.max_in_flight as usize,
+            transition_delay: a.transition_delay,
         }
     }
 }

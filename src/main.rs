@@ -27,6 +27,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Serve(args) => vpcep::cli::serve(args).await,
             Command::Credentials(cmd) => vpcep::cli::credentials(cmd).await,
+            Command::Inject(cmd) => vpcep::cli::inject(cmd).await,
         }
     });
     match result {

@@ -13,7 +13,7 @@ use super::{validate, AppState};
 use crate::domain::{parse_path_id, NewEndpoint};
 use crate::store::EndpointFilter;
 
-fn parse_new_endpoint(body: &Map<String, Value>) -> Result<NewEndpoint, ApiError> {
+fn parse_new_endpoint(body: &Map<String, Value>, delay_ms: i64) -> Result<NewEndpoint, ApiError> {
     let f = Fields::new(body);
     let service_id = f
         .opt_str("endpoint_service_id")?
@@ -66,6 +66,7 @@ fn parse_new_endpoint(body: &Map<String, Value>) -> Result<NewEndpoint, ApiError
             .map(str::to_owned)
             .collect(),
         policy_document: f.opt_object("policy_document")?.cloned().map(Value::Object),
+        delay_ms,
     })
 }
 
@@ -75,7 +76,7 @@ pub async fn create_endpoint(
     ctx: Ctx,
 ) -> Result<Json<Value>, ApiError> {
     let body = ctx.json()?;
-    let new = parse_new_endpoint(&body)?;
+    let new = parse_new_endpoint(&body, state.settings.delay_ms())?;
     let endpoint = state
         .db(state.store.create_endpoint(ctx.tenant, new))
         .await?;
@@ -126,7 +127,9 @@ pub async fn delete_endpoint(
 ) -> Result<StatusCode, ApiError> {
     let id = ctx.endpoint_id()?;
     state
-        .db(state.store.delete_endpoint(ctx.project_id, id))
+        .db(state
+            .store
+            .delete_endpoint(ctx.project_id, id, state.settings.delay_ms()))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

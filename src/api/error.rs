@@ -221,6 +221,11 @@ impl From<StoreError> for ApiError {
                 "Delete the endpoints connected to it first.",
             ),
             StoreError::ServiceStateForbids => ApiError::new(C::ServiceStateForbids),
+            StoreError::ServiceBusy => ApiError::with(
+                C::SystemError,
+                "The endpoint service is being created or deleted.",
+            )
+            .status(StatusCode::CONFLICT),
             StoreError::PortIpInUse => ApiError::new(C::PortIpInUse),
             StoreError::NoFreeAddress => {
                 ApiError::with(C::PortIpInUse, "No free address is left in this VPC.")

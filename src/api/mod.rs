@@ -30,6 +30,22 @@ use crate::store::{DynStore, StoreResult};
 use error::{ApiError, ErrorCode};
 use extract::AcceptsJson;
 
+/// The detail views of resources, for the command line (`vpcep inject` prints what it changed).
+pub mod render_for_cli {
+    use serde_json::Value;
+
+    use super::render::{self, EndpointView, ServiceView};
+    use crate::domain::{Endpoint, EndpointService};
+
+    pub fn endpoint(e: &Endpoint) -> Value {
+        render::endpoint(e, EndpointView::Detail)
+    }
+
+    pub fn service(s: &EndpointService) -> Value {
+        render::service(s, ServiceView::Detail)
+    }
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {

@@ -1,11 +1,26 @@
 //! The OpenAPI 3.0 document of vpcep, generated from the route table (`routes::ROUTES`) so that
-//! every routed operation is documented and nothing else is.
+//! every routed operation is documented and nothing else is. The route table gives the paths,
+//! methods and operation names; [`doc`] adds what it cannot know (summary, query parameters,
+//! request and response bodies, the error codes each operation can produce), keyed by
+//! `Operation`, so a new operation does not compile until it is documented. The shared schemas
+//! are data, in `openapi/components.json`.
+//!
+//! The document is exact where a fuzzer can check it: request schemas admit every body the
+//! handlers accept and only constrain what they enforce (`null` counts as absent, so optional
+//! keys are `nullable`; unknown keys are ignored, so request objects stay open), and response
+//! objects are closed (`additionalProperties: false`) with exactly the keys `render.rs` sends.
+//! `scripts/schemathesis.sh` runs the server against it.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde_json::{json, Map, Value};
 
+use super::error::ErrorCode;
 use super::routes::{Operation, ROUTES};
+
+/// Shared parameters, headers, schemas and security schemes.
+const COMPONENTS: &str = include_str!("openapi/components.json");
 
 /// The document, built on first use.
 pub fn document() -> &'static Value {
@@ -13,47 +28,891 @@ pub fn document() -> &'static Value {
     DOC.get_or_init(build)
 }
 
+/// What an operation answers when it succeeds.
+#[derive(Clone, Copy)]
+enum Success {
+    /// 200 with a JSON body of this component schema.
+    Json(&'static str),
+    /// 204 without a body.
+    NoContent,
+    /// Nothing: the operation is not implemented (501).
+    NotImplemented,
+}
+
+/// What the route table does not say about an operation.
+#[derive(Clone, Copy)]
+struct Doc {
+    tag: &'static str,
+    summary: &'static str,
+    description: &'static str,
+    /// Query parameters, by their key in `components/parameters`.
+    query: &'static [&'static str],
+    /// The request body's schema in `components/schemas`.
+    body: Option<&'static str>,
+    success: Success,
+    /// 400 codes besides `EndPoint.0002` and those of the path parameters' syntax.
+    bad_request: &'static [ErrorCode],
+    /// The resource the request names may not exist in the caller's project: 404.
+    not_found: bool,
+    /// 409 codes; empty when the operation never conflicts.
+    conflict: &'static [ErrorCode],
+}
+
+const BASE: Doc = Doc {
+    tag: "",
+    summary: "",
+    description: "",
+    query: &[],
+    body: None,
+    success: Success::NotImplemented,
+    bad_request: &[],
+    not_found: false,
+    conflict: &[],
+};
+
+const WRITE_CONFLICT: &[ErrorCode] = &[ErrorCode::SystemError];
+const TRANSITION_CONFLICT: &[ErrorCode] = &[
+    ErrorCode::SystemError,
+    ErrorCode::EndpointBeingDeleted,
+    ErrorCode::EndpointBeingCreated,
+];
+const TAG_CODES: [ErrorCode; 6] = [
+    ErrorCode::TagEmpty,
+    ErrorCode::TagKeyDuplicated,
+    ErrorCode::TagInvalid,
+    ErrorCode::TagLimit,
+    ErrorCode::TagKeySize,
+    ErrorCode::TagValueSize,
+];
+const NOT_IMPLEMENTED: &str = "Not implemented by vpcep yet: after authentication and the path \
+                               checks it answers 501 `EndPoint.0001`.";
+
+const TAG_VERSIONS: &str = "Versions";
+const TAG_SERVICES: &str = "Endpoint services";
+const TAG_ENDPOINTS: &str = "Endpoints";
+const TAG_CONNECTIONS: &str = "Connections";
+const TAG_PERMISSIONS: &str = "Permissions";
+const TAG_TAGS: &str = "Tags";
+const TAG_QUOTAS: &str = "Quotas";
+const TAG_OPERATIONS: &str = "Operations";
+
+fn doc(op: Operation) -> Doc {
+    use ErrorCode as C;
+    use Operation as O;
+    match op {
+        O::ListVersionDetails => Doc {
+            tag: TAG_VERSIONS,
+            summary: "List the API versions",
+            success: Success::Json("ListVersionDetailsResponse"),
+            ..BASE
+        },
+        O::ListSpecifiedVersionDetails => Doc {
+            tag: TAG_VERSIONS,
+            summary: "Show one API version",
+            success: Success::Json("ListSpecifiedVersionDetailsResponse"),
+            not_found: true,
+            ..BASE
+        },
+        O::Health => Doc {
+            tag: TAG_OPERATIONS,
+            summary: "Whether the server and its database answer",
+            description: "Not part of the VPCEP API. 503 with `{\"status\": \"unavailable\"}` \
+                          when the database does not answer.",
+            success: Success::Json("Health"),
+            ..BASE
+        },
+        O::OpenApi => Doc {
+            tag: TAG_OPERATIONS,
+            summary: "This document",
+            description: "Not part of the VPCEP API.",
+            success: Success::Json("OpenApiDocument"),
+            ..BASE
+        },
+        O::CreateEndpointService => Doc {
+            tag: TAG_SERVICES,
+            summary: "Create an endpoint service",
+            description: "The new service is `available` at once.",
+            body: Some("CreateEndpointServiceRequest"),
+            success: Success::Json("EndpointServiceWrite"),
+            bad_request: &[
+                C::VpcIdEmpty,
+                C::InvalidVpcId,
+                C::InvalidPortId,
+                C::InvalidServerType,
+                C::InvalidServicePort,
+                C::PortsConflict,
+                C::PortLimit,
+                C::InvalidProtocol,
+                C::InvalidServiceName,
+                C::InvalidIpAddress,
+                TAG_CODES[0],
+                TAG_CODES[1],
+                TAG_CODES[2],
+                TAG_CODES[3],
+                TAG_CODES[4],
+                TAG_CODES[5],
+            ],
+            conflict: WRITE_CONFLICT,
+            ..BASE
+        },
+        O::ListEndpointService => Doc {
+            tag: TAG_SERVICES,
+            summary: "List the caller's endpoint services",
+            query: &[
+                "limit",
+                "offset",
+                "sort_key",
+                "sort_dir",
+                "endpoint_service_name",
+                "id",
+                "service_status",
+            ],
+            success: Success::Json("ListEndpointServiceResponse"),
+            bad_request: &[
+                C::InvalidLimit,
+                C::InvalidOffset,
+                C::InvalidSortKey,
+                C::InvalidSortDir,
+                C::InvalidStatus,
+            ],
+            ..BASE
+        },
+        O::ListServiceDescribeDetails => Doc {
+            tag: TAG_SERVICES,
+            summary: "Look up any tenant's endpoint service before connecting to it",
+            description: "Give exactly one of `id` and `endpoint_service_name`.",
+            query: &["describe_id", "describe_name"],
+            success: Success::Json("EndpointServiceSummary"),
+            bad_request: &[C::InvalidServiceId],
+            not_found: true,
+            ..BASE
+        },
+        O::ListServiceDetails => Doc {
+            tag: TAG_SERVICES,
+            summary: "Show an endpoint service",
+            success: Success::Json("EndpointServiceDetail"),
+            not_found: true,
+            ..BASE
+        },
+        O::UpdateEndpointService => Doc {
+            tag: TAG_SERVICES,
+            summary: "Update an endpoint service",
+            body: Some("UpdateEndpointServiceRequest"),
+            success: Success::Json("EndpointServiceWrite"),
+            bad_request: &[
+                C::InvalidPortId,
+                C::InvalidIpAddress,
+                C::InvalidServicePort,
+                C::PortsConflict,
+                C::ServiceStateForbids,
+                C::PortLimit,
+                C::InvalidProtocol,
+                C::InvalidServiceName,
+            ],
+            not_found: true,
+            conflict: WRITE_CONFLICT,
+            ..BASE
+        },
+        O::DeleteEndpointService => Doc {
+            tag: TAG_SERVICES,
+            summary: "Delete an endpoint service",
+            description: "Refused with 400 `EndPoint.3006` while endpoints are connected to it.",
+            success: Success::NoContent,
+            bad_request: &[C::ServiceInUse],
+            not_found: true,
+            conflict: WRITE_CONFLICT,
+            ..BASE
+        },
+        O::CreateEndpoint => Doc {
+            tag: TAG_ENDPOINTS,
+            summary: "Create an endpoint (connect to an endpoint service)",
+            description: "The new connection is `accepted` at once when the service has \
+                          `approval_enabled: false`, else `pendingAcceptance`.",
+            body: Some("CreateEndpointRequest"),
+            success: Success::Json("EndpointCreate"),
+            bad_request: &[
+                C::InvalidServiceId,
+                C::VpcIdEmpty,
+                C::InvalidVpcId,
+                C::SubnetIdEmpty,
+                C::InvalidSubnetId,
+                C::InvalidPortIp,
+                C::InvalidEnableDns,
+                C::InvalidWhitelist,
+                C::ServiceMissing,
+                C::ServiceNotAvailable,
+                C::ConnectNotPermitted,
+                C::PortIpInUse,
+                TAG_CODES[0],
+                TAG_CODES[1],
+                TAG_CODES[2],
+                TAG_CODES[3],
+                TAG_CODES[4],
+                TAG_CODES[5],
+            ],
+            conflict: WRITE_CONFLICT,
+            ..BASE
+        },
+        O::ListEndpoints => Doc {
+            tag: TAG_ENDPOINTS,
+            summary: "List the caller's endpoints",
+            query: &[
+                "limit",
+                "offset",
+                "sort_key",
+                "sort_dir",
+                "endpoint_service_name",
+                "vpc_id",
+                "id",
+            ],
+            success: Success::Json("ListEndpointsResponse"),
+            bad_request: &[
+                C::InvalidLimit,
+                C::InvalidOffset,
+                C::InvalidSortKey,
+                C::InvalidSortDir,
+            ],
+            ..BASE
+        },
+        O::ListEndpointInfoDetails => Doc {
+            tag: TAG_ENDPOINTS,
+            summary: "Show an endpoint",
+            success: Success::Json("EndpointDetail"),
+            not_found: true,
+            ..BASE
+        },
+        O::DeleteEndpoint => Doc {
+            tag: TAG_ENDPOINTS,
+            summary: "Delete an endpoint",
+            description: "Refused with 409 while the endpoint is being created or deleted.",
+            success: Success::NoContent,
+            not_found: true,
+            conflict: TRANSITION_CONFLICT,
+            ..BASE
+        },
+        O::ListServiceConnections => Doc {
+            tag: TAG_CONNECTIONS,
+            summary: "List the connections to an endpoint service",
+            query: &[
+                "limit",
+                "offset",
+                "sort_key",
+                "sort_dir",
+                "id",
+                "marker_id",
+                "connection_status",
+            ],
+            success: Success::Json("ListServiceConnectionsResponse"),
+            bad_request: &[
+                C::InvalidLimit,
+                C::InvalidOffset,
+                C::InvalidSortKey,
+                C::InvalidSortDir,
+                C::InvalidStatus,
+                C::InvalidMarkerId,
+            ],
+            not_found: true,
+            ..BASE
+        },
+        O::AcceptOrRejectEndpoint => Doc {
+            tag: TAG_CONNECTIONS,
+            summary: "Accept or reject a connection",
+            body: Some("AcceptOrRejectEndpointRequest"),
+            success: Success::Json("ConnectionsResponse"),
+            bad_request: &[
+                C::InvalidAction,
+                C::OnlyOneEndpoint,
+                C::InvalidEndpointId,
+                C::NotAConnection,
+                C::EndpointFailed,
+            ],
+            not_found: true,
+            conflict: TRANSITION_CONFLICT,
+            ..BASE
+        },
+        O::UpdateEndpointConnectionsDesc => Doc {
+            tag: TAG_CONNECTIONS,
+            summary: "Set the descriptions of connections",
+            description: "The service owner's descriptions of the connections (consumers' \
+                          endpoints) to the service; the endpoints' own descriptions are not \
+                          touched. All or nothing, and durable before the answer. The answer \
+                          holds exactly the named connections, newest first (by `created_at`, \
+                          then `id`).",
+            body: Some("UpdateEndpointConnectionsDescRequest"),
+            success: Success::Json("ConnectionsResponse"),
+            bad_request: &[
+                C::BatchLimitExceeded,
+                C::InvalidEndpointId,
+                C::NotAConnection,
+            ],
+            not_found: true,
+            conflict: TRANSITION_CONFLICT,
+            ..BASE
+        },
+        O::AddOrRemoveServicePermissions => Doc {
+            tag: TAG_PERMISSIONS,
+            summary: "Add or remove whitelist entries of an endpoint service",
+            description: "The owner's own account may always connect and is not an entry.",
+            body: Some("AddOrRemoveServicePermissionsRequest"),
+            success: Success::Json("AddOrRemoveServicePermissionsResponse"),
+            bad_request: &[
+                C::InvalidPermissions,
+                C::BatchLimitExceeded,
+                C::InvalidPermission,
+                C::InvalidAction,
+                C::WhitelistFull,
+            ],
+            not_found: true,
+            conflict: WRITE_CONFLICT,
+            ..BASE
+        },
+        O::BatchAddEndpointServicePermissions => Doc {
+            tag: TAG_PERMISSIONS,
+            summary: "Add whitelist entries with descriptions",
+            description: "Answers the records named in the request, in request order.",
+            body: Some("BatchAddEndpointServicePermissionsRequest"),
+            success: Success::Json("PermissionsResponse"),
+            bad_request: &[
+                C::InvalidPermissions,
+                C::BatchLimitExceeded,
+                C::InvalidPermission,
+                C::WhitelistFull,
+            ],
+            not_found: true,
+            conflict: WRITE_CONFLICT,
+            ..BASE
+        },
+        O::BatchRemoveEndpointServicePermissions => Doc {
+            tag: TAG_PERMISSIONS,
+            summary: "Remove whitelist records by id",
+            description: "Answers the removed records.",
+            body: Some("BatchRemoveEndpointServicePermissionsRequest"),
+            success: Success::Json("PermissionsResponse"),
+            bad_request: &[C::InvalidPermissions, C::BatchLimitExceeded],
+            not_found: true,
+            conflict: WRITE_CONFLICT,
+            ..BASE
+        },
+        O::ListServicePermissionsDetails => Doc {
+            tag: TAG_PERMISSIONS,
+            summary: "List the whitelist records of an endpoint service",
+            query: &[
+                "limit_permissions",
+                "offset",
+                "sort_key",
+                "sort_dir",
+                "permission",
+            ],
+            success: Success::Json("ListServicePermissionsDetailsResponse"),
+            bad_request: &[
+                C::InvalidLimit,
+                C::InvalidOffset,
+                C::InvalidSortKey,
+                C::InvalidSortDir,
+            ],
+            not_found: true,
+            ..BASE
+        },
+        O::UpdateEndpointServicePermissionDesc => Doc {
+            tag: TAG_PERMISSIONS,
+            summary: "Set the description of a whitelist record",
+            description: "Answers a list holding the one record.",
+            body: Some("UpdateEndpointServicePermissionDescRequest"),
+            success: Success::Json("PermissionsResponse"),
+            not_found: true,
+            conflict: WRITE_CONFLICT,
+            ..BASE
+        },
+        O::ListServicePublicDetails => {
+            not_implemented(TAG_SERVICES, "List public endpoint services")
+        }
+        O::UpdateEndpointServiceName => not_implemented(TAG_SERVICES, "Rename an endpoint service"),
+        O::UpdateEndpointWhite => {
+            not_implemented(TAG_ENDPOINTS, "Update the IP whitelist of an endpoint")
+        }
+        O::UpdateEndpointPolicy => not_implemented(TAG_ENDPOINTS, "Update an endpoint's policy"),
+        O::DeleteEndpointPolicy => not_implemented(TAG_ENDPOINTS, "Delete an endpoint's policy"),
+        O::UpdateEndpointRoutetable => {
+            not_implemented(TAG_ENDPOINTS, "Update an endpoint's route tables")
+        }
+        O::ListQuotaDetails => not_implemented(TAG_QUOTAS, "Show the caller's quotas"),
+        O::AddEndpointServiceServerResource => {
+            not_implemented(TAG_SERVICES, "Add backend resources to an endpoint service")
+        }
+        O::UpgradeEndpointService => not_implemented(TAG_SERVICES, "Upgrade an endpoint service"),
+        O::UpgradeEndpoint => not_implemented(TAG_ENDPOINTS, "Upgrade an endpoint"),
+        O::BatchAddOrRemoveResourceInstance => {
+            not_implemented(TAG_TAGS, "Add or remove tags of a resource")
+        }
+        O::ListQueryProjectResourceTags => {
+            not_implemented(TAG_TAGS, "List the tags of the caller's resources")
+        }
+        O::ListResourceInstances => not_implemented(TAG_TAGS, "Find resources by tag"),
+    }
+}
+
+const fn not_implemented(tag: &'static str, summary: &'static str) -> Doc {
+    Doc {
+        tag,
+        summary,
+        description: NOT_IMPLEMENTED,
+        ..BASE
+    }
+}
+
+/// The links of a successful answer, which let a stateful fuzzer chain operations on the
+/// resources it created.
+fn links(op: Operation) -> Option<Value> {
+    let service_path = |body_pointer: &str| json!({"vpc_endpoint_service_id": body_pointer});
+    match op {
+        Operation::CreateEndpointService => {
+            let id = "$response.body#/id";
+            let mut links = Map::new();
+            for target in [
+                Operation::ListServiceDetails,
+                Operation::UpdateEndpointService,
+                Operation::DeleteEndpointService,
+                Operation::ListServiceConnections,
+                Operation::AcceptOrRejectEndpoint,
+                Operation::UpdateEndpointConnectionsDesc,
+                Operation::AddOrRemoveServicePermissions,
+                Operation::BatchAddEndpointServicePermissions,
+                Operation::BatchRemoveEndpointServicePermissions,
+                Operation::ListServicePermissionsDetails,
+            ] {
+                links.insert(
+                    target.name().to_owned(),
+                    json!({"operationId": target.name(), "parameters": service_path(id)}),
+                );
+            }
+            links.insert(
+                "ListServiceDescribeDetails".to_owned(),
+                json!({"operationId": "ListServiceDescribeDetails", "parameters": {"query.id": id}}),
+            );
+            links.insert(
+                "CreateEndpoint".to_owned(),
+                json!({"operationId": "CreateEndpoint", "requestBody": {"endpoint_service_id": id}}),
+            );
+            Some(Value::Object(links))
+        }
+        Operation::CreateEndpoint => {
+            let id = "$response.body#/id";
+            let service = "$response.body#/endpoint_service_id";
+            Some(json!({
+                "ListEndpointInfoDetails": {
+                    "operationId": "ListEndpointInfoDetails",
+                    "parameters": {"vpc_endpoint_id": id},
+                },
+                "DeleteEndpoint": {
+                    "operationId": "DeleteEndpoint",
+                    "parameters": {"vpc_endpoint_id": id},
+                },
+                "ListServiceConnections": {
+                    "operationId": "ListServiceConnections",
+                    "parameters": {"vpc_endpoint_service_id": service, "query.id": id},
+                },
+                "AcceptOrRejectEndpoint": {
+                    "operationId": "AcceptOrRejectEndpoint",
+                    "parameters": service_path(service),
+                    "requestBody": {"endpoints": [id]},
+                },
+                "UpdateEndpointConnectionsDesc": {
+                    "operationId": "UpdateEndpointConnectionsDesc",
+                    "parameters": service_path(service),
+                    "requestBody": {"connections": [{"id": id, "description": "linked"}]},
+                },
+            }))
+        }
+        Operation::BatchAddEndpointServicePermissions => {
+            let service = "$request.path.vpc_endpoint_service_id";
+            let record = "$response.body#/permissions/0/id";
+            Some(json!({
+                "UpdateEndpointServicePermissionDesc": {
+                    "operationId": "UpdateEndpointServicePermissionDesc",
+                    "parameters": {"vpc_endpoint_service_id": service, "permission_id": record},
+                },
+                "BatchRemoveEndpointServicePermissions": {
+                    "operationId": "BatchRemoveEndpointServicePermissions",
+                    "parameters": service_path(service),
+                    "requestBody": {"permissions": [{"id": record}]},
+                },
+            }))
+        }
+        _ => None,
+    }
+}
+
+/// The 400 code of each path parameter's syntax (API.md §3).
+fn path_parameter_code(name: &str) -> Option<ErrorCode> {
+    match name {
+        "project_id" => Some(ErrorCode::InvalidProjectId),
+        "vpc_endpoint_service_id" => Some(ErrorCode::InvalidServiceId),
+        "vpc_endpoint_id" => Some(ErrorCode::InvalidEndpointId),
+        "version" => None,
+        _ => Some(ErrorCode::ParameterError),
+    }
+}
+
+fn path_parameters(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .collect()
+}
+
+fn reference(kind: &str, name: &str) -> Value {
+    json!({"$ref": format!("#/components/{kind}/{name}")})
+}
+
+fn request_id_header() -> Value {
+    json!({"X-Request-Id": reference("headers", "X-Request-Id")})
+}
+
+/// The error body with `error_code` (and `error.code`) restricted to `codes`.
+fn error_schema(codes: &[ErrorCode]) -> Value {
+    let mut names: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    json!({"allOf": [
+        reference("schemas", "Error"),
+        {
+            "type": "object",
+            "properties": {
+                "error_code": {"enum": names},
+                "error": {"type": "object", "properties": {"code": {"enum": names}}},
+            },
+        },
+    ]})
+}
+
+/// An error response: what produces it, then each code with its table text.
+fn error_response(what: &str, codes: &[ErrorCode]) -> Value {
+    let mut sorted = codes.to_vec();
+    sorted.sort_unstable_by_key(|c| c.as_str());
+    sorted.dedup();
+    let list: Vec<String> = sorted
+        .iter()
+        .map(|c| format!("`{}` {}", c.as_str(), c.message()))
+        .collect();
+    json!({
+        "description": format!("{what} Codes: {}", list.join("; ")),
+        "headers": request_id_header(),
+        "content": {"application/json": {"schema": error_schema(&sorted)}},
+    })
+}
+
+/// The error responses every operation of a kind shares, by status.
+fn shared_responses() -> Map<String, Value> {
+    use ErrorCode as C;
+    let mut m = Map::new();
+    let mut put = |name: &str, v: Value| {
+        m.insert(name.to_owned(), v);
+    };
+    put(
+        "Unauthorized",
+        error_response(
+            "No credentials, an unknown token or access key, or a bad signature (on signed \
+             requests also `X-Sdk-Date` missing, malformed or more than 15 minutes off).",
+            &[C::AuthenticationFailed],
+        ),
+    );
+    put(
+        "Forbidden",
+        error_response(
+            "The path's `project_id` (or a signed `X-Project-Id`) is not the credential's project.",
+            &[C::Forbidden],
+        ),
+    );
+    put(
+        "NotFound",
+        error_response(
+            "The resource does not exist in the caller's project (another tenant's resource is \
+             indistinguishable from a missing one).",
+            &[C::NotFound],
+        ),
+    );
+    put(
+        "NotAcceptable",
+        error_response(
+            "The `Accept` header admits no `application/json`.",
+            &[C::ParameterError],
+        ),
+    );
+    put(
+        "RequestTimeout",
+        error_response(
+            "The request body did not arrive within the read timeout; the connection is closed.",
+            &[C::TimedOut],
+        ),
+    );
+    put(
+        "PayloadTooLarge",
+        error_response(
+            "The body is larger than the limit (default 4 MiB); the connection is closed.",
+            &[C::ParameterError],
+        ),
+    );
+    put(
+        "InternalServerError",
+        error_response(
+            "A bug; logged with the request id, never described.",
+            &[C::SystemError],
+        ),
+    );
+    put(
+        "NotImplemented",
+        error_response(
+            "vpcep does not implement this operation yet.",
+            &[C::SystemError],
+        ),
+    );
+    put(
+        "GatewayTimeout",
+        error_response(
+            "The database did not answer within the request deadline.",
+            &[C::TimedOut],
+        ),
+    );
+    let mut unavailable = error_response(
+        "The database is unreachable, the server is at its in-flight limit, or it is stopping.",
+        &[C::SystemError],
+    );
+    unavailable["headers"]["Retry-After"] = reference("headers", "Retry-After");
+    put("ServiceUnavailable", unavailable);
+    put(
+        "HealthUnavailable",
+        json!({
+            "description": "The database does not answer (`{\"status\": \"unavailable\"}`), or \
+                            the server is at its in-flight limit or stopping (an error body, \
+                            `EndPoint.0001`).",
+            "headers": {
+                "X-Request-Id": reference("headers", "X-Request-Id"),
+                "Retry-After": reference("headers", "Retry-After"),
+            },
+            "content": {"application/json": {"schema": {"anyOf": [
+                reference("schemas", "Health"),
+                error_schema(&[C::SystemError]),
+            ]}}},
+        }),
+    );
+    m
+}
+
 fn build() -> Value {
+    let mut components: Map<String, Value> =
+        serde_json::from_str(COMPONENTS).expect("openapi/components.json is a JSON object");
+    components.insert("responses".to_owned(), Value::Object(shared_responses()));
+
+    // An operation routed on several paths gets an operationId per path.
+    let mut routes_of: HashMap<Operation, usize> = HashMap::new();
+    for route in ROUTES {
+        *routes_of.entry(route.operation).or_default() += 1;
+    }
+
     let mut paths = Map::new();
     for route in ROUTES {
+        let operation_id = if routes_of[&route.operation] > 1 {
+            format!("{}_{}", route.operation.name(), discriminator(route.path))
+        } else {
+            route.operation.name().to_owned()
+        };
         let item = paths
             .entry(route.path.to_owned())
             .or_insert_with(|| json!({}));
         if let Value::Object(item) = item {
             item.insert(
                 route.method.to_ascii_lowercase(),
-                operation(route.operation, route.path),
+                operation(route.operation, route.path, &operation_id),
             );
         }
     }
     json!({
         "openapi": "3.0.3",
-        "info": {"title": "vpcep", "version": env!("CARGO_PKG_VERSION")},
-        "paths": paths,
-        "components": {
-            "securitySchemes": {
-                "token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
-            },
+        "info": {
+            "title": "vpcep",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "A VPC Endpoint control plane that speaks the Huawei Cloud VPCEP v1 \
+                            REST API, so that the official SDKs and tools work unchanged. Every \
+                            `/v1` and `/v2` operation needs `X-Auth-Token` or AK/SK request \
+                            signing. Every response carries `X-Request-Id`; every error body \
+                            has `error_code`/`error_msg` and `error{code, message}`. Operations \
+                            marked `x-vpcep-not-implemented` answer 501 until vpcep implements \
+                            them.",
+            "license": {"name": "Apache-2.0"},
         },
+        "tags": [
+            {"name": TAG_VERSIONS, "description": "API version discovery (no authentication)."},
+            {"name": TAG_SERVICES, "description": "Endpoint services, the provider's side."},
+            {"name": TAG_ENDPOINTS, "description": "Endpoints, the consumer's side."},
+            {"name": TAG_CONNECTIONS, "description": "Connections to a service, as its owner sees them."},
+            {"name": TAG_PERMISSIONS, "description": "Whitelists: which accounts may connect to a service."},
+            {"name": TAG_TAGS, "description": "Resource tags."},
+            {"name": TAG_QUOTAS, "description": "Quotas."},
+            {"name": TAG_OPERATIONS, "description": "Running vpcep (no authentication)."},
+        ],
+        "security": [{"token": []}, {"aksk": []}],
+        "paths": paths,
+        "components": components,
     })
 }
 
-fn operation(op: Operation, path: &str) -> Value {
-    let params: Vec<Value> = path
-        .split('/')
-        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+/// What tells apart the paths of one operation: the literal segment after `{project_id}`
+/// (`endpoint_service` or `endpoint` for the tag operations).
+fn discriminator(path: &str) -> &str {
+    let mut segments = path.split('/');
+    segments
+        .by_ref()
+        .find(|s| *s == "{project_id}")
+        .and_then(|_| segments.next())
+        .unwrap_or(path)
+}
+
+fn operation(op: Operation, path: &str, operation_id: &str) -> Value {
+    let d = doc(op);
+    let mut parameters: Vec<Value> = path_parameters(path)
+        .into_iter()
+        .map(|name| reference("parameters", name))
         .collect();
-    let mut o = json!({
-        "operationId": op.name(),
-        "parameters": params,
-        "responses": {"default": {"description": "see the vpcep API contract"}},
-    });
-    if op.authenticated() {
-        o["security"] = json!([{"token": []}]);
+    parameters.extend(d.query.iter().map(|name| reference("parameters", name)));
+
+    let mut o = Map::new();
+    o.insert("operationId".to_owned(), json!(operation_id));
+    o.insert("x-vpcep-operation".to_owned(), json!(op.name()));
+    o.insert("tags".to_owned(), json!([d.tag]));
+    o.insert("summary".to_owned(), json!(d.summary));
+    if !d.description.is_empty() {
+        o.insert("description".to_owned(), json!(d.description));
+    }
+    if !parameters.is_empty() {
+        o.insert("parameters".to_owned(), Value::Array(parameters));
+    }
+    if let Some(body) = d.body {
+        o.insert(
+            "requestBody".to_owned(),
+            json!({
+                "required": true,
+                "content": {"application/json": {"schema": reference("schemas", body)}},
+            }),
+        );
+    }
+    o.insert(
+        "responses".to_owned(),
+        Value::Object(responses(op, path, &d)),
+    );
+    if !op.authenticated() {
+        o.insert("security".to_owned(), json!([]));
     }
     if !op.implemented() {
-        o["x-vpcep-not-implemented"] = json!(true);
+        o.insert("x-vpcep-not-implemented".to_owned(), json!(true));
     }
-    o
+    Value::Object(o)
+}
+
+fn responses(op: Operation, path: &str, d: &Doc) -> Map<String, Value> {
+    let mut r = Map::new();
+    let shared = |name: &str| reference("responses", name);
+    match d.success {
+        Success::Json(schema) => {
+            let mut ok = json!({
+                "description": "Success.",
+                "headers": request_id_header(),
+                "content": {"application/json": {"schema": reference("schemas", schema)}},
+            });
+            if let Some(links) = links(op) {
+                ok["links"] = links;
+            }
+            r.insert("200".to_owned(), ok);
+        }
+        Success::NoContent => {
+            r.insert(
+                "204".to_owned(),
+                json!({"description": "Deleted.", "headers": request_id_header()}),
+            );
+        }
+        Success::NotImplemented => {
+            r.insert("501".to_owned(), shared("NotImplemented"));
+        }
+    }
+    if op.authenticated() {
+        // Every `/v1` and `/v2` request passes the same preamble (`extract::Ctx`): Accept,
+        // authentication, path syntax, project, body size and read timeout; and the store.
+        let mut bad: Vec<ErrorCode> = vec![ErrorCode::ParameterError];
+        bad.extend(
+            path_parameters(path)
+                .into_iter()
+                .filter_map(path_parameter_code),
+        );
+        bad.extend_from_slice(d.bad_request);
+        r.insert(
+            "400".to_owned(),
+            error_response(
+                "The request is malformed or breaks a rule of the operation.",
+                &bad,
+            ),
+        );
+        r.insert("401".to_owned(), shared("Unauthorized"));
+        r.insert("403".to_owned(), shared("Forbidden"));
+        r.insert("406".to_owned(), shared("NotAcceptable"));
+        r.insert("408".to_owned(), shared("RequestTimeout"));
+        r.insert("413".to_owned(), shared("PayloadTooLarge"));
+        r.insert("504".to_owned(), shared("GatewayTimeout"));
+        r.insert("503".to_owned(), shared("ServiceUnavailable"));
+    } else if op == Operation::Health {
+        r.insert("406".to_owned(), shared("NotAcceptable"));
+        r.insert("503".to_owned(), shared("HealthUnavailable"));
+    } else {
+        // The document itself is served whatever the client accepts.
+        if op != Operation::OpenApi {
+            r.insert("406".to_owned(), shared("NotAcceptable"));
+        }
+        r.insert("503".to_owned(), shared("ServiceUnavailable"));
+    }
+    if d.not_found {
+        r.insert("404".to_owned(), shared("NotFound"));
+    }
+    if !d.conflict.is_empty() {
+        r.insert(
+            "409".to_owned(),
+            error_response(
+                if d.conflict.len() > 1 {
+                    "The connection is being created or deleted, or a write conflict persisted \
+                     after retries."
+                } else {
+                    "A write conflict persisted after retries."
+                },
+                d.conflict,
+            ),
+        );
+    }
+    r.insert("500".to_owned(), shared("InternalServerError"));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_with_every_route() {
+        let doc = build();
+        let paths = doc["paths"].as_object().unwrap();
+        for route in ROUTES {
+            let op = &paths[route.path][route.method.to_ascii_lowercase()];
+            assert_eq!(op["x-vpcep-operation"], route.operation.name());
+            assert_eq!(
+                op["x-vpcep-not-implemented"].as_bool().unwrap_or(false),
+                !route.operation.implemented()
+            );
+        }
+    }
+
+    #[test]
+    fn tag_operations_get_one_id_per_path() {
+        assert_eq!(
+            discriminator("/v1/{project_id}/endpoint_service/tags"),
+            "endpoint_service"
+        );
+        let doc = build();
+        let op = &doc["paths"]["/v1/{project_id}/endpoint/tags"]["get"];
+        assert_eq!(op["operationId"], "ListQueryProjectResourceTags_endpoint");
+    }
 }

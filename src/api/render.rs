@@ -51,14 +51,14 @@ pub fn service(s: &EndpointService, view: ServiceView) -> Value {
         ServiceView::Detail => {
             put("supported_editions", json!(["basic"]));
             put("cidr_type", json!("internal"));
-            put("error", json!([]));
+            put("error", json!(s.error));
         }
         ServiceView::ListItem => {
             put("domain_id", json!(s.domain_id));
             put("connection_count", json!(s.connection_count));
             put("public_border_group", json!(PUBLIC_BORDER_GROUP));
             put("supported_editions", json!(["basic"]));
-            put("error", json!([]));
+            put("error", json!(s.error));
         }
     }
     Value::Object(m)

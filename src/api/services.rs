@@ -61,7 +61,7 @@ fn ip(f: &Fields<'_>) -> Result<Option<String>, ApiError> {
     }
 }
 
-fn parse_new_service(body: &Map<String, Value>) -> Result<NewService, ApiError> {
+fn parse_new_service(body: &Map<String, Value>, delay_ms: i64) -> Result<NewService, ApiError> {
     let f = Fields::new(body);
     let port_id = validate::uuid_field(
         &f,
@@ -101,6 +101,7 @@ fn parse_new_service(body: &Map<String, Value>) -> Result<NewService, ApiError> 
         ip_version,
         tags: validate::tags(&f, "tags")?,
         ports,
+        delay_ms,
     })
 }
 
@@ -110,7 +111,7 @@ pub async fn create_endpoint_service(
     ctx: Ctx,
 ) -> Result<Json<Value>, ApiError> {
     let body = ctx.json()?;
-    let new = parse_new_service(&body)?;
+    let new = parse_new_service(&body, state.settings.delay_ms())?;
     let service = state
         .db(state
             .store
@@ -202,7 +203,9 @@ pub async fn delete_endpoint_service(
 ) -> Result<StatusCode, ApiError> {
     let id = ctx.service_id()?;
     state
-        .db(state.store.delete_service(ctx.project_id, id))
+        .db(state
+            .store
+            .delete_service(ctx.project_id, id, state.settings.delay_ms()))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -26,6 +26,13 @@ pub struct QueryError {
     pub error_message: String,
 }
 
+/// The in-resource error of a failed service (`Error`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceError {
+    pub code: String,
+    pub message: String,
+}
+
 /// An access key and what it may act as. The secret key and the token are secrets: `Debug` never
 /// shows them, and only `credentials create` ever prints them.
 #[derive(Clone)]
@@ -82,6 +89,8 @@ pub struct EndpointService {
     pub created_at: i64,
     pub updated_at: i64,
     pub connection_count: i64,
+    /// Present when `status` is `failed`.
+    pub error: Vec<ServiceError>,
 }
 
 /// What CreateEndpointService stores, validated.
@@ -100,6 +109,8 @@ pub struct NewService {
     pub ip_version: String,
     pub ports: Vec<Port>,
     pub tags: Vec<Tag>,
+    /// Milliseconds the service stays `creating` (0: it is `available` at once).
+    pub delay_ms: i64,
 }
 
 /// What UpdateEndpointService changes; `None` leaves a field as it is.
@@ -181,6 +192,8 @@ pub struct NewEndpoint {
     pub tags: Vec<Tag>,
     pub routetables: Vec<String>,
     pub policy_document: Option<serde_json::Value>,
+    /// Milliseconds the endpoint stays `creating` (0: it settles at once).
+    pub delay_ms: i64,
 }
 
 /// A whitelist record of a service (`EpsPermission`).

@@ -12,6 +12,11 @@ pub fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// Milliseconds since the epoch, now: when pending transitions are due.
+pub fn now_ms() -> i64 {
+    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
 /// Renders epoch seconds as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn format(secs: i64) -> String {
     OffsetDateTime::from_unix_timestamp(secs)

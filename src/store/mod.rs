@@ -12,8 +12,8 @@ use async_trait::async_trait;
 
 use crate::domain::{
     Connection, ConnectionAction, ConnectionStatus, Credential, Description, Endpoint, EndpointId,
-    EndpointService, NewEndpoint, NewService, Permission, PermissionRecord, ServicePatch,
-    ServiceStatus, Tenant, TransitionError,
+    EndpointService, NewEndpoint, NewService, Permission, PermissionRecord, QueryError,
+    ServiceError, ServicePatch, ServiceStatus, Tenant, TransitionError,
 };
 
 /// What can go wrong in the store, in terms the HTTP layer maps to the error catalogue in one place
@@ -38,6 +38,9 @@ pub enum StoreError {
     /// DeleteEndpointService while endpoints are connected (EndPoint.3006).
     #[error("endpoint service in use")]
     ServiceInUse,
+    /// A service being created or deleted cannot be deleted (409).
+    #[error("endpoint service is being created or deleted")]
+    ServiceBusy,
     /// UpdateEndpointService in a state that forbids it (EndPoint.3045).
     #[error("endpoint service state forbids the change")]
     ServiceStateForbids,
@@ -212,7 +215,13 @@ pub trait Store: Send + Sync + 'static {
         region: String,
         patch: ServicePatch,
     ) -> StoreResult<EndpointService>;
-    async fn delete_service(&self, project_id: String, id: String) -> StoreResult<()>;
+    /// Deletes at once (`delay_ms` 0) or marks the service `deleting` until the delay passes.
+    async fn delete_service(
+        &self,
+        project_id: String,
+        id: String,
+        delay_ms: i64,
+    ) -> StoreResult<()>;
     /// Any tenant's service, for consumers looking one up before connecting.
     async fn describe_service(&self, by: DescribeBy) -> StoreResult<EndpointService>;
 
@@ -225,7 +234,41 @@ pub trait Store: Send + Sync + 'static {
         filter: EndpointFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Endpoint>>;
-    async fn delete_endpoint(&self, project_id: String, id: String) -> StoreResult<()>;
+    /// Deletes at once (`delay_ms` 0) or marks the endpoint `deleting` until the delay passes.
+    async fn delete_endpoint(
+        &self,
+        project_id: String,
+        id: String,
+        delay_ms: i64,
+    ) -> StoreResult<()>;
+
+    // Lifecycle and fault injection.
+    /// Carries out the transitions due at `now_ms` (creating -> settled, deleting -> gone);
+    /// returns how many. Each happens once, whichever node runs it.
+    async fn settle_due(&self, now_ms: i64) -> StoreResult<u64>;
+    /// Makes an endpoint (and its connection) `failed`. `project_id` is the endpoint's project or
+    /// the project of the service it connects to.
+    async fn fail_endpoint(
+        &self,
+        project_id: String,
+        id: String,
+        error: QueryError,
+    ) -> StoreResult<Endpoint>;
+    /// Makes a service of `project_id` `failed`.
+    async fn fail_service(
+        &self,
+        project_id: String,
+        id: String,
+        error: ServiceError,
+    ) -> StoreResult<EndpointService>;
+    /// The next `count` services or endpoints created in `project_id` end `failed` with `error`
+    /// (0 cancels the plan).
+    async fn plan_failures(
+        &self,
+        project_id: String,
+        count: u32,
+        error: QueryError,
+    ) -> StoreResult<()>;
 
     // Whitelists. Every method is scoped to a service in `project_id` (else NotFound).
     /// Adds (or removes) entries; returns the whole resulting list, oldest first.

@@ -2,12 +2,13 @@
 
 use tokio_postgres::{GenericClient, Row};
 
+use super::lifecycle::take_fault;
 use super::pg_error;
 use super::rows::{self, col, connection_status, json, json_opt, to_json, ListQuery};
 use super::{permissions, services};
 use crate::domain::{
     format_ipv4, ids::new_uuid, may_connect, time, Connection, ConnectionAction, ConnectionStatus,
-    Endpoint, EndpointId, NewEndpoint, Tenant, AUTO_IP_FIRST, AUTO_IP_LAST,
+    Endpoint, EndpointId, NewEndpoint, QueryError, Tenant, AUTO_IP_FIRST, AUTO_IP_LAST,
 };
 use crate::store::{
     ConnectionFilter, DescriptionUpdate, EndpointFilter, Page, PageRequest, StoreError, StoreResult,
@@ -145,7 +146,18 @@ pub async fn create(
         }
         None => assign_ip(c, &new.vpc_id).await?,
     };
-    let status = ConnectionStatus::initial(service.approval_enabled);
+    let fault = take_fault(c, &consumer.project_id).await?;
+    let settled = match fault {
+        Some(_) => ConnectionStatus::Failed,
+        None => ConnectionStatus::initial(service.approval_enabled),
+    };
+    let (status, pending) = if new.delay_ms > 0 {
+        let due = time::now_ms().saturating_add(new.delay_ms);
+        (ConnectionStatus::Creating, Some((settled, due)))
+    } else {
+        (settled, None)
+    };
+    let error = fault.map(|f| to_json(&[f])).transpose()?;
     let id = new_uuid();
     let now = time::now();
     let policy = new.policy_document.as_ref().map(to_json).transpose()?;
@@ -153,9 +165,9 @@ pub async fn create(
         "INSERT INTO endpoints (id, project_id, domain_id, endpoint_service_id, vpc_id, subnet_id,
              port_ip, enable_dns, description, connection_description, status, ever_accepted,
              whitelist, enable_whitelist, tags, routetables, policy_document, error, created_at,
-             updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '', $10, $11, $12, $13, $14, $15, $16, NULL,
-                 $17, $17)",
+             updated_at, settled_status, transition_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '', $10, $11, $12, $13, $14, $15, $16, $17,
+                 $18, $18, $19, $20)",
         &[
             &id,
             &consumer.project_id,
@@ -173,7 +185,10 @@ pub async fn create(
             &to_json(&new.tags)?,
             &to_json(&new.routetables)?,
             &policy,
+            &error,
             &now,
+            &pending.map(|(s, _)| s.as_str()),
+            &pending.map(|(_, due)| due),
         ],
     )
     .await
@@ -203,7 +218,12 @@ pub async fn list(
     q.page(c, page, row).await
 }
 
-pub async fn delete(c: &impl GenericClient, project_id: &str, id: &str) -> StoreResult<()> {
+pub async fn delete(
+    c: &impl GenericClient,
+    project_id: &str,
+    id: &str,
+    delay_ms: i64,
+) -> StoreResult<()> {
     let found = c
         .query_opt(
             "SELECT status FROM endpoints WHERE id = $1 AND project_id = $2 FOR UPDATE",
@@ -215,10 +235,52 @@ pub async fn delete(c: &impl GenericClient, project_id: &str, id: &str) -> Store
     connection_status(&found, 0)?
         .check_delete()
         .map_err(StoreError::Transition)?;
-    c.execute("DELETE FROM endpoints WHERE id = $1", &[&id])
+    if delay_ms > 0 {
+        let due = time::now_ms().saturating_add(delay_ms);
+        c.execute(
+            "UPDATE endpoints SET status = 'deleting', settled_status = NULL, transition_at = $1,
+                 updated_at = $2 WHERE id = $3",
+            &[&due, &time::now(), &id],
+        )
         .await
         .map_err(pg_error)?;
+    } else {
+        c.execute("DELETE FROM endpoints WHERE id = $1", &[&id])
+            .await
+            .map_err(pg_error)?;
+    }
     Ok(())
+}
+
+/// Fault injection: the endpoint (and its connection) becomes `failed` with `error`. The caller
+/// is the endpoint's project or the owner of its service.
+pub async fn fail(
+    c: &impl GenericClient,
+    project_id: &str,
+    id: &str,
+    error: &QueryError,
+) -> StoreResult<Endpoint> {
+    let owner = c
+        .query_opt(
+            "SELECT e.project_id FROM endpoints e JOIN endpoint_services s
+                 ON s.id = e.endpoint_service_id
+             WHERE e.id = $1 AND (e.project_id = $2 OR s.project_id = $2) FOR UPDATE OF e",
+            &[&id, &project_id],
+        )
+        .await
+        .map_err(pg_error)?
+        .ok_or(StoreError::NotFound)?;
+    let owner_project: String = col(&owner, 0)?;
+    c.execute(
+        "UPDATE endpoints SET status = 'failed', error = $1, settled_status = NULL,
+             transition_at = NULL, updated_at = $2 WHERE id = $3",
+        &[&to_json(&[error])?, &time::now(), &id],
+    )
+    .await
+    .map_err(pg_error)?;
+    get_endpoint(c, &owner_project, id)
+        .await?
+        .ok_or(StoreError::NotFound)
 }
 
 pub async fn list_connections(

@@ -14,6 +14,7 @@
 
 mod credentials;
 mod endpoints;
+mod lifecycle;
 mod permissions;
 mod rows;
 mod services;
@@ -27,7 +28,7 @@ use tokio_postgres::NoTls;
 
 use crate::domain::{
     Connection, ConnectionAction, Credential, Endpoint, EndpointId, EndpointService, NewEndpoint,
-    NewService, Permission, PermissionRecord, ServicePatch, Tenant,
+    NewService, Permission, PermissionRecord, QueryError, ServiceError, ServicePatch, Tenant,
 };
 use crate::store::{
     ConnectionFilter, DescribeBy, DescriptionUpdate, EndpointFilter, NewPermission, Page,
@@ -43,6 +44,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0002_permissions",
         include_str!("../migrations/postgres/0002_permissions.sql"),
+    ),
+    (
+        "0003_lifecycle",
+        include_str!("../migrations/postgres/0003_lifecycle.sql"),
     ),
 ];
 
@@ -319,8 +324,13 @@ impl Store for PostgresStore {
         ))
     }
 
-    async fn delete_service(&self, project_id: String, id: String) -> StoreResult<()> {
-        in_tx!(self, |tx| services::delete(tx, &project_id, &id))
+    async fn delete_service(
+        &self,
+        project_id: String,
+        id: String,
+        delay_ms: i64,
+    ) -> StoreResult<()> {
+        in_tx!(self, |tx| services::delete(tx, &project_id, &id, delay_ms))
     }
 
     async fn describe_service(&self, by: DescribeBy) -> StoreResult<EndpointService> {
@@ -348,8 +358,49 @@ impl Store for PostgresStore {
         endpoints::list(&**self.client().await?, &project_id, &filter, page).await
     }
 
-    async fn delete_endpoint(&self, project_id: String, id: String) -> StoreResult<()> {
-        in_tx!(self, |tx| endpoints::delete(tx, &project_id, &id))
+    async fn delete_endpoint(
+        &self,
+        project_id: String,
+        id: String,
+        delay_ms: i64,
+    ) -> StoreResult<()> {
+        in_tx!(self, |tx| endpoints::delete(tx, &project_id, &id, delay_ms))
+    }
+
+    async fn settle_due(&self, now_ms: i64) -> StoreResult<u64> {
+        in_tx!(self, |tx| lifecycle::settle_due(tx, now_ms))
+    }
+
+    async fn fail_endpoint(
+        &self,
+        project_id: String,
+        id: String,
+        error: QueryError,
+    ) -> StoreResult<Endpoint> {
+        in_tx!(self, |tx| endpoints::fail(tx, &project_id, &id, &error))
+    }
+
+    async fn fail_service(
+        &self,
+        project_id: String,
+        id: String,
+        error: ServiceError,
+    ) -> StoreResult<EndpointService> {
+        in_tx!(self, |tx| services::fail(tx, &project_id, &id, &error))
+    }
+
+    async fn plan_failures(
+        &self,
+        project_id: String,
+        count: u32,
+        error: QueryError,
+    ) -> StoreResult<()> {
+        in_tx!(self, |tx| lifecycle::plan_failures(
+            tx,
+            &project_id,
+            count,
+            &error
+        ))
     }
 
     async fn add_or_remove_permissions(

@@ -2,24 +2,25 @@
 
 use tokio_postgres::{GenericClient, Row};
 
+use super::lifecycle::take_fault;
 use super::pg_error;
-use super::rows::{col, json, service_status, to_json, ListQuery};
+use super::rows::{col, json, json_opt, service_status, to_json, ListQuery};
 use crate::domain::{
-    compose_service_name, ids::new_uuid, time, EndpointService, NewService, Port, ServicePatch,
-    ServiceStatus, Tenant,
+    compose_service_name, ids::new_uuid, time, EndpointService, NewService, Port, ServiceError,
+    ServicePatch, ServiceStatus, Tenant,
 };
 use crate::store::{DescribeBy, Page, PageRequest, ServiceFilter, StoreError, StoreResult};
 
 const COLUMNS: &str = "s.id, s.project_id, s.domain_id, s.service_name, s.port_id, s.vpc_id, \
      s.pool_id, s.server_type, s.service_type, s.approval_enabled, s.status, s.ip, s.tcp_proxy, \
      s.description, s.enable_policy, s.ip_version, s.ports, s.tags, s.created_at, s.updated_at, \
-     s.name";
+     s.name, s.error";
 
 /// `connection_count`: connections in `creating` or `accepted` (§1.1), served by an index.
 const WITH_COUNT: &str = "SELECT s.id, s.project_id, s.domain_id, s.service_name, s.port_id, \
      s.vpc_id, s.pool_id, s.server_type, s.service_type, s.approval_enabled, s.status, s.ip, \
      s.tcp_proxy, s.description, s.enable_policy, s.ip_version, s.ports, s.tags, s.created_at, \
-     s.updated_at, s.name, (SELECT COUNT(*) FROM endpoints e WHERE e.endpoint_service_id = s.id \
+     s.updated_at, s.name, s.error, (SELECT COUNT(*) FROM endpoints e WHERE e.endpoint_service_id = s.id \
      AND e.status IN ('creating', 'accepted')) FROM endpoint_services s";
 
 fn row(r: &Row) -> StoreResult<(EndpointService, Option<String>)> {
@@ -45,13 +46,14 @@ fn row(r: &Row) -> StoreResult<(EndpointService, Option<String>)> {
         created_at: col(r, 18)?,
         updated_at: col(r, 19)?,
         connection_count: 0,
+        error: json_opt(r, 21)?.unwrap_or_default(),
     };
     Ok((service, col(r, 20)?))
 }
 
 fn row_with_count(r: &Row) -> StoreResult<EndpointService> {
     let (mut s, _) = row(r)?;
-    s.connection_count = col(r, 21)?;
+    s.connection_count = col(r, 22)?;
     Ok(s)
 }
 
@@ -189,6 +191,25 @@ pub async fn create(
     check_ports_free(c, &owner.project_id, &new.port_id, &new.ports, None).await?;
     let id = new_uuid();
     let now = time::now();
+    let fault = take_fault(c, &owner.project_id).await?;
+    let settled = if fault.is_some() {
+        ServiceStatus::Failed
+    } else {
+        ServiceStatus::Available
+    };
+    let (status, pending) = if new.delay_ms > 0 {
+        let due = time::now_ms().saturating_add(new.delay_ms);
+        (ServiceStatus::Creating, Some((settled, due)))
+    } else {
+        (settled, None)
+    };
+    let error: Vec<ServiceError> = fault
+        .into_iter()
+        .map(|f| ServiceError {
+            code: f.error_code,
+            message: f.error_message,
+        })
+        .collect();
     let service = EndpointService {
         service_name: compose_service_name(region, new.name.as_deref(), &id),
         id,
@@ -200,7 +221,7 @@ pub async fn create(
         server_type: new.server_type.clone(),
         service_type: new.service_type.clone(),
         approval_enabled: new.approval_enabled,
-        status: ServiceStatus::Available,
+        status,
         ip: new.ip.clone(),
         tcp_proxy: new.tcp_proxy.clone(),
         description: new.description.clone(),
@@ -211,13 +232,18 @@ pub async fn create(
         created_at: now,
         updated_at: now,
         connection_count: 0,
+        error,
     };
+    let error_json = (!service.error.is_empty())
+        .then(|| to_json(&service.error))
+        .transpose()?;
     c.execute(
         "INSERT INTO endpoint_services (id, project_id, domain_id, name, service_name, port_id,
              vpc_id, pool_id, server_type, service_type, approval_enabled, status, ip, tcp_proxy,
-             description, enable_policy, ip_version, ports, tags, created_at, updated_at)
+             description, enable_policy, ip_version, ports, tags, created_at, updated_at,
+             settled_status, transition_at, error)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                 $19, $20, $21)",
+                 $19, $20, $21, $22, $23, $24)",
         &[
             &service.id,
             &service.project_id,
@@ -240,6 +266,9 @@ pub async fn create(
             &to_json(&service.tags)?,
             &service.created_at,
             &service.updated_at,
+            &pending.map(|(s, _)| s.as_str()),
+            &pending.map(|(_, due)| due),
+            &error_json,
         ],
     )
     .await
@@ -345,10 +374,21 @@ pub async fn update(
     Ok(new)
 }
 
-pub async fn delete(c: &impl GenericClient, project_id: &str, id: &str) -> StoreResult<()> {
-    get_with_name(c, project_id, id, true)
+pub async fn delete(
+    c: &impl GenericClient,
+    project_id: &str,
+    id: &str,
+    delay_ms: i64,
+) -> StoreResult<()> {
+    let (service, _) = get_with_name(c, project_id, id, true)
         .await?
         .ok_or(StoreError::NotFound)?;
+    if matches!(
+        service.status,
+        ServiceStatus::Creating | ServiceStatus::Deleting
+    ) {
+        return Err(StoreError::ServiceBusy);
+    }
     let in_use: bool = c
         .query_one(
             "SELECT EXISTS(SELECT 1 FROM endpoints WHERE endpoint_service_id = $1)",
@@ -360,8 +400,39 @@ pub async fn delete(c: &impl GenericClient, project_id: &str, id: &str) -> Store
     if in_use {
         return Err(StoreError::ServiceInUse);
     }
-    c.execute("DELETE FROM endpoint_services WHERE id = $1", &[&id])
+    if delay_ms > 0 {
+        let due = time::now_ms().saturating_add(delay_ms);
+        c.execute(
+            "UPDATE endpoint_services SET status = 'deleting', transition_at = $1,
+                 updated_at = $2 WHERE id = $3",
+            &[&due, &time::now(), &id],
+        )
         .await
         .map_err(pg_error)?;
+    } else {
+        c.execute("DELETE FROM endpoint_services WHERE id = $1", &[&id])
+            .await
+            .map_err(pg_error)?;
+    }
     Ok(())
+}
+
+/// Fault injection: the service becomes `failed` with `error`.
+pub async fn fail(
+    c: &impl GenericClient,
+    project_id: &str,
+    id: &str,
+    error: &ServiceError,
+) -> StoreResult<EndpointService> {
+    get_with_name(c, project_id, id, true)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    c.execute(
+        "UPDATE endpoint_services SET status = 'failed', error = $1, settled_status = NULL,
+             transition_at = NULL, updated_at = $2 WHERE id = $3",
+        &[&to_json(&[error])?, &time::now(), &id],
+    )
+    .await
+    .map_err(pg_error)?;
+    get(c, project_id, id).await?.ok_or(StoreError::NotFound)
 }

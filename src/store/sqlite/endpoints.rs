@@ -3,12 +3,13 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::db_error;
+use super::lifecycle::take_fault;
 use super::rows::{self, connection_status, json, json_opt, to_json, ListQuery};
 use super::{permissions, services};
 use crate::domain::{
     format_ipv4, ids::new_uuid, may_connect, time, Connection as DomainConnection,
-    ConnectionAction, ConnectionStatus, Endpoint, EndpointId, NewEndpoint, Tenant, AUTO_IP_FIRST,
-    AUTO_IP_LAST,
+    ConnectionAction, ConnectionStatus, Endpoint, EndpointId, NewEndpoint, QueryError, Tenant,
+    AUTO_IP_FIRST, AUTO_IP_LAST,
 };
 use crate::store::{
     ConnectionFilter, DescriptionUpdate, EndpointFilter, Page, PageRequest, StoreError, StoreResult,
@@ -127,7 +128,18 @@ pub fn create(c: &Connection, consumer: &Tenant, new: NewEndpoint) -> StoreResul
         }
         None => assign_ip(c, &new.vpc_id)?,
     };
-    let status = ConnectionStatus::initial(service.approval_enabled);
+    let fault = take_fault(c, &consumer.project_id)?;
+    let settled = match fault {
+        Some(_) => ConnectionStatus::Failed,
+        None => ConnectionStatus::initial(service.approval_enabled),
+    };
+    let (status, pending) = if new.delay_ms > 0 {
+        let due = time::now_ms().saturating_add(new.delay_ms);
+        (ConnectionStatus::Creating, Some((settled, due)))
+    } else {
+        (settled, None)
+    };
+    let error = fault.map(|f| to_json(&[f])).transpose()?;
     let id = new_uuid();
     let now = time::now();
     let whitelist = to_json(&new.whitelist)?;
@@ -138,9 +150,9 @@ pub fn create(c: &Connection, consumer: &Tenant, new: NewEndpoint) -> StoreResul
         "INSERT INTO endpoints (id, project_id, domain_id, endpoint_service_id, vpc_id, subnet_id,
              port_ip, enable_dns, description, connection_description, status, ever_accepted,
              whitelist, enable_whitelist, tags, routetables, policy_document, error, created_at,
-             updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '', ?10, ?11, ?12, ?13, ?14, ?15, ?16, NULL,
-                 ?17, ?17)",
+             updated_at, settled_status, transition_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '', ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18, ?18, ?19, ?20)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -160,7 +172,10 @@ pub fn create(c: &Connection, consumer: &Tenant, new: NewEndpoint) -> StoreResul
             tags,
             routetables,
             policy,
+            error,
             now,
+            pending.map(|(s, _)| s.as_str()),
+            pending.map(|(_, due)| due),
         ])
     })
     .map_err(db_error)?;
@@ -188,7 +203,7 @@ pub fn list(
     q.page(c, page, row)
 }
 
-pub fn delete(c: &Connection, project_id: &str, id: &str) -> StoreResult<()> {
+pub fn delete(c: &Connection, project_id: &str, id: &str, delay_ms: i64) -> StoreResult<()> {
     let status: ConnectionStatus = c
         .prepare_cached("SELECT status FROM endpoints WHERE id = ?1 AND project_id = ?2")
         .and_then(|mut s| {
@@ -198,10 +213,47 @@ pub fn delete(c: &Connection, project_id: &str, id: &str) -> StoreResult<()> {
         .map_err(db_error)?
         .ok_or(StoreError::NotFound)?;
     status.check_delete().map_err(StoreError::Transition)?;
-    c.prepare_cached("DELETE FROM endpoints WHERE id = ?1")
-        .and_then(|mut s| s.execute([id]))
+    if delay_ms > 0 {
+        let due = time::now_ms().saturating_add(delay_ms);
+        c.prepare_cached(
+            "UPDATE endpoints SET status = 'deleting', settled_status = NULL, transition_at = ?1,
+                 updated_at = ?2 WHERE id = ?3",
+        )
+        .and_then(|mut s| s.execute(params![due, time::now(), id]))
         .map_err(db_error)?;
+    } else {
+        c.prepare_cached("DELETE FROM endpoints WHERE id = ?1")
+            .and_then(|mut s| s.execute([id]))
+            .map_err(db_error)?;
+    }
     Ok(())
+}
+
+/// Fault injection: the endpoint (and its connection) becomes `failed` with `error`. The caller
+/// is the endpoint's project or the owner of its service.
+pub fn fail(
+    c: &Connection,
+    project_id: &str,
+    id: &str,
+    error: &QueryError,
+) -> StoreResult<Endpoint> {
+    let owner_project: Option<String> = c
+        .prepare_cached(
+            "SELECT e.project_id FROM endpoints e JOIN endpoint_services s
+                 ON s.id = e.endpoint_service_id
+             WHERE e.id = ?1 AND (e.project_id = ?2 OR s.project_id = ?2)",
+        )
+        .and_then(|mut s| s.query_row([id, project_id], |r| r.get(0)).optional())
+        .map_err(db_error)?;
+    let owner_project = owner_project.ok_or(StoreError::NotFound)?;
+    let error_json = to_json(&[error])?;
+    c.prepare_cached(
+        "UPDATE endpoints SET status = 'failed', error = ?1, settled_status = NULL,
+             transition_at = NULL, updated_at = ?2 WHERE id = ?3",
+    )
+    .and_then(|mut s| s.execute(params![error_json, time::now(), id]))
+    .map_err(db_error)?;
+    get(c, &owner_project, id)?.ok_or(StoreError::NotFound)
 }
 
 pub fn list_connections(

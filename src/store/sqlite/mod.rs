@@ -3,6 +3,7 @@
 
 mod credentials;
 mod endpoints;
+mod lifecycle;
 mod permissions;
 mod readers;
 mod rows;
@@ -16,7 +17,8 @@ use rusqlite::{Connection, ErrorCode};
 
 use crate::domain::{
     Connection as DomainConnection, ConnectionAction, Credential, Endpoint, EndpointId,
-    EndpointService, NewEndpoint, NewService, Permission, PermissionRecord, ServicePatch, Tenant,
+    EndpointService, NewEndpoint, NewService, Permission, PermissionRecord, QueryError,
+    ServiceError, ServicePatch, Tenant,
 };
 use crate::store::{
     ConnectionFilter, DescribeBy, DescriptionUpdate, EndpointFilter, NewPermission, Page,
@@ -34,6 +36,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0002_permissions",
         include_str!("../migrations/sqlite/0002_permissions.sql"),
+    ),
+    (
+        "0003_lifecycle",
+        include_str!("../migrations/sqlite/0003_lifecycle.sql"),
     ),
 ];
 
@@ -238,9 +244,14 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn delete_service(&self, project_id: String, id: String) -> StoreResult<()> {
+    async fn delete_service(
+        &self,
+        project_id: String,
+        id: String,
+        delay_ms: i64,
+    ) -> StoreResult<()> {
         self.writer
-            .write(move |c| services::delete(c, &project_id, &id))
+            .write(move |c| services::delete(c, &project_id, &id, delay_ms))
             .await
     }
 
@@ -273,9 +284,53 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn delete_endpoint(&self, project_id: String, id: String) -> StoreResult<()> {
+    async fn delete_endpoint(
+        &self,
+        project_id: String,
+        id: String,
+        delay_ms: i64,
+    ) -> StoreResult<()> {
         self.writer
-            .write(move |c| endpoints::delete(c, &project_id, &id))
+            .write(move |c| endpoints::delete(c, &project_id, &id, delay_ms))
+            .await
+    }
+
+    async fn settle_due(&self, now_ms: i64) -> StoreResult<u64> {
+        self.writer
+            .write(move |c| lifecycle::settle_due(c, now_ms))
+            .await
+    }
+
+    async fn fail_endpoint(
+        &self,
+        project_id: String,
+        id: String,
+        error: QueryError,
+    ) -> StoreResult<Endpoint> {
+        self.writer
+            .write(move |c| endpoints::fail(c, &project_id, &id, &error))
+            .await
+    }
+
+    async fn fail_service(
+        &self,
+        project_id: String,
+        id: String,
+        error: ServiceError,
+    ) -> StoreResult<EndpointService> {
+        self.writer
+            .write(move |c| services::fail(c, &project_id, &id, &error))
+            .await
+    }
+
+    async fn plan_failures(
+        &self,
+        project_id: String,
+        count: u32,
+        error: QueryError,
+    ) -> StoreResult<()> {
+        self.writer
+            .write(move |c| lifecycle::plan_failures(c, &project_id, count, &error))
             .await
     }
 

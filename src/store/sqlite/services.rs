@@ -4,23 +4,24 @@ use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::db_error;
-use super::rows::{json, service_status, to_json, ListQuery};
+use super::lifecycle::take_fault;
+use super::rows::{json, json_opt, service_status, to_json, ListQuery};
 use crate::domain::{
-    compose_service_name, ids::new_uuid, time, EndpointService, NewService, Port, ServicePatch,
-    ServiceStatus, Tenant,
+    compose_service_name, ids::new_uuid, time, EndpointService, NewService, Port, ServiceError,
+    ServicePatch, ServiceStatus, Tenant,
 };
 use crate::store::{DescribeBy, Page, PageRequest, ServiceFilter, StoreError, StoreResult};
 
 const COLUMNS: &str = "s.id, s.project_id, s.domain_id, s.service_name, s.port_id, s.vpc_id, \
      s.pool_id, s.server_type, s.service_type, s.approval_enabled, s.status, s.ip, s.tcp_proxy, \
      s.description, s.enable_policy, s.ip_version, s.ports, s.tags, s.created_at, s.updated_at, \
-     s.name";
+     s.name, s.error";
 
 /// `connection_count`: connections in `creating` or `accepted` (§1.1), served by an index.
 const WITH_COUNT: &str = "SELECT s.id, s.project_id, s.domain_id, s.service_name, s.port_id, \
      s.vpc_id, s.pool_id, s.server_type, s.service_type, s.approval_enabled, s.status, s.ip, \
      s.tcp_proxy, s.description, s.enable_policy, s.ip_version, s.ports, s.tags, s.created_at, \
-     s.updated_at, s.name, (SELECT COUNT(*) FROM endpoints e WHERE e.endpoint_service_id = s.id \
+     s.updated_at, s.name, s.error, (SELECT COUNT(*) FROM endpoints e WHERE e.endpoint_service_id = s.id \
      AND e.status IN ('creating', 'accepted')) FROM endpoint_services s";
 
 fn row(r: &Row<'_>) -> rusqlite::Result<(EndpointService, Option<String>)> {
@@ -46,13 +47,14 @@ fn row(r: &Row<'_>) -> rusqlite::Result<(EndpointService, Option<String>)> {
         created_at: r.get(18)?,
         updated_at: r.get(19)?,
         connection_count: 0,
+        error: json_opt(r, 21)?.unwrap_or_default(),
     };
     Ok((service, r.get(20)?))
 }
 
 fn row_with_count(r: &Row<'_>) -> rusqlite::Result<EndpointService> {
     let (mut s, _) = row(r)?;
-    s.connection_count = r.get(21)?;
+    s.connection_count = r.get(22)?;
     Ok(s)
 }
 
@@ -155,6 +157,25 @@ pub fn create(
     check_ports_free(c, &owner.project_id, &new.port_id, &new.ports, None)?;
     let id = new_uuid();
     let now = time::now();
+    let fault = take_fault(c, &owner.project_id)?;
+    let settled = if fault.is_some() {
+        ServiceStatus::Failed
+    } else {
+        ServiceStatus::Available
+    };
+    let (status, pending) = if new.delay_ms > 0 {
+        let due = time::now_ms().saturating_add(new.delay_ms);
+        (ServiceStatus::Creating, Some((settled, due)))
+    } else {
+        (settled, None)
+    };
+    let error: Vec<ServiceError> = fault
+        .into_iter()
+        .map(|f| ServiceError {
+            code: f.error_code,
+            message: f.error_message,
+        })
+        .collect();
     let service = EndpointService {
         service_name: compose_service_name(region, new.name.as_deref(), &id),
         id,
@@ -166,7 +187,7 @@ pub fn create(
         server_type: new.server_type,
         service_type: new.service_type,
         approval_enabled: new.approval_enabled,
-        status: ServiceStatus::Available,
+        status,
         ip: new.ip,
         tcp_proxy: new.tcp_proxy,
         description: new.description,
@@ -177,15 +198,20 @@ pub fn create(
         created_at: now,
         updated_at: now,
         connection_count: 0,
+        error,
     };
+    let error_json = (!service.error.is_empty())
+        .then(|| to_json(&service.error))
+        .transpose()?;
     let ports_json = to_json(&service.ports)?;
     let tags_json = to_json(&service.tags)?;
     c.prepare_cached(
         "INSERT INTO endpoint_services (id, project_id, domain_id, name, service_name, port_id,
              vpc_id, pool_id, server_type, service_type, approval_enabled, status, ip, tcp_proxy,
-             description, enable_policy, ip_version, ports, tags, created_at, updated_at)
+             description, enable_policy, ip_version, ports, tags, created_at, updated_at,
+             settled_status, transition_at, error)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20, ?21)",
+                 ?19, ?20, ?21, ?22, ?23, ?24)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -210,6 +236,9 @@ pub fn create(
             tags_json,
             service.created_at,
             service.updated_at,
+            pending.map(|(s, _)| s.as_str()),
+            pending.map(|(_, due)| due),
+            error_json,
         ])
     })
     .map_err(db_error)?;
@@ -315,8 +344,14 @@ fn region_of<'a>(s: &'a EndpointService, fallback: &'a str) -> &'a str {
         .unwrap_or(fallback)
 }
 
-pub fn delete(c: &Connection, project_id: &str, id: &str) -> StoreResult<()> {
-    get(c, project_id, id)?.ok_or(StoreError::NotFound)?;
+pub fn delete(c: &Connection, project_id: &str, id: &str, delay_ms: i64) -> StoreResult<()> {
+    let service = get(c, project_id, id)?.ok_or(StoreError::NotFound)?;
+    if matches!(
+        service.status,
+        ServiceStatus::Creating | ServiceStatus::Deleting
+    ) {
+        return Err(StoreError::ServiceBusy);
+    }
     let in_use: bool = c
         .prepare_cached("SELECT EXISTS(SELECT 1 FROM endpoints WHERE endpoint_service_id = ?1)")
         .and_then(|mut s| s.query_row([id], |r| r.get(0)))
@@ -324,8 +359,36 @@ pub fn delete(c: &Connection, project_id: &str, id: &str) -> StoreResult<()> {
     if in_use {
         return Err(StoreError::ServiceInUse);
     }
-    c.prepare_cached("DELETE FROM endpoint_services WHERE id = ?1")
-        .and_then(|mut s| s.execute([id]))
+    if delay_ms > 0 {
+        let due = time::now_ms().saturating_add(delay_ms);
+        c.prepare_cached(
+            "UPDATE endpoint_services SET status = 'deleting', transition_at = ?1,
+                 updated_at = ?2 WHERE id = ?3",
+        )
+        .and_then(|mut s| s.execute(params![due, time::now(), id]))
         .map_err(db_error)?;
+    } else {
+        c.prepare_cached("DELETE FROM endpoint_services WHERE id = ?1")
+            .and_then(|mut s| s.execute([id]))
+            .map_err(db_error)?;
+    }
     Ok(())
+}
+
+/// Fault injection: the service becomes `failed` with `error`.
+pub fn fail(
+    c: &Connection,
+    project_id: &str,
+    id: &str,
+    error: &ServiceError,
+) -> StoreResult<EndpointService> {
+    get(c, project_id, id)?.ok_or(StoreError::NotFound)?;
+    let error_json = to_json(&[error])?;
+    c.prepare_cached(
+        "UPDATE endpoint_services SET status = 'failed', error = ?1, settled_status = NULL,
+             transition_at = NULL, updated_at = ?2 WHERE id = ?3",
+    )
+    .and_then(|mut s| s.execute(params![error_json, time::now(), id]))
+    .map_err(db_error)?;
+    get(c, project_id, id)?.ok_or(StoreError::NotFound)
 }
