@@ -8,6 +8,7 @@ mod endpoints;
 mod faults;
 mod helpers;
 mod isolation;
+mod lifecycle;
 mod permissions;
 mod seed;
 mod services;

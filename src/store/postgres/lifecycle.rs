@@ -82,12 +82,15 @@ pub async fn settle_due(c: &impl GenericClient, now_ms: i64) -> StoreResult<u64>
              ever_accepted = ever_accepted OR settled_status = 'accepted',
              settled_status = NULL, transition_at = NULL, updated_at = $2
          WHERE transition_at <= $1 AND status = 'creating'",
-        "DELETE FROM endpoints WHERE transition_at <= $1 AND status = 'deleting' AND $2 = $2",
-        "DELETE FROM endpoint_services WHERE transition_at <= $1 AND status = 'deleting'
-             AND $2 = $2
-             AND NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.endpoint_service_id = endpoint_services.id)",
     ] {
         done += c.execute(sql, &[&now_ms, &now]).await.map_err(pg_error)?;
+    }
+    for sql in [
+        "DELETE FROM endpoints WHERE transition_at <= $1 AND status = 'deleting'",
+        "DELETE FROM endpoint_services WHERE transition_at <= $1 AND status = 'deleting'
+             AND NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.endpoint_service_id = endpoint_services.id)",
+    ] {
+        done += c.execute(sql, &[&now_ms]).await.map_err(pg_error)?;
     }
     Ok(done)
 }
