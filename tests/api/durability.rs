@@ -192,3 +192,88 @@ async fn acknowledged_seed_writes_survive_a_kill() {
         assert_eq!(app.connection(&sid, id).await["description"], *last);
     }
 }
+
+/// kill -9 at a random moment while eight writers hammer the seed operation, several times over:
+/// after each restart every connection holds its last acknowledged value or the one that was in
+/// flight, and the SQLite file passes `PRAGMA integrity_check` at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_writes_survive_sigkill_at_random_moments() {
+    use rand::Rng;
+    use std::sync::{Arc, Mutex};
+
+    let mut app = TestApp::spawn();
+    let (sid, ids) = app.service_with_connections(8).await;
+    for round in 0..5 {
+        // Per connection: (last acknowledged value, value in flight).
+        let state: Arc<Mutex<Vec<(String, String)>>> =
+            Arc::new(Mutex::new(vec![(String::new(), String::new()); ids.len()]));
+        let url = app.project_url(&format!(
+            "/vpc-endpoint-services/{sid}/connections/description"
+        ));
+        let mut writers = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let (client, url, token, id) = (
+                app.client.clone(),
+                url.clone(),
+                app.token().to_string(),
+                id.clone(),
+            );
+            let state = state.clone();
+            writers.push(tokio::spawn(async move {
+                for n in 0u64.. {
+                    let value = format!("round {round} writer {i} write {n}");
+                    state.lock().unwrap()[i].1 = value.clone();
+                    let body =
+                        serde_json::json!({"connections": [{"id": id, "description": value}]});
+                    let sent = client
+                        .put(&url)
+                        .header("X-Auth-Token", &token)
+                        .json(&body)
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(r) if r.status().as_u16() == 200 => {
+                            state.lock().unwrap()[i].0 = value;
+                        }
+                        // The server is gone: this writer's round is over.
+                        _ => break,
+                    }
+                }
+            }));
+        }
+        let wait = rand::rng().random_range(150..700);
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+        let status = app.stop("KILL");
+        assert_eq!(
+            status.code(),
+            None,
+            "SIGKILL should end the process: {status}"
+        );
+        for w in writers {
+            w.await.expect("writer task");
+        }
+        app.start_again();
+        let state = state.lock().unwrap().clone();
+        assert!(
+            state.iter().all(|(acked, _)| !acked.is_empty()),
+            "round {round}: some writer never got an acknowledgement in {wait} ms: {state:?}"
+        );
+        for (id, (acked, in_flight)) in ids.iter().zip(&state) {
+            let got = str_of(&app.connection(&sid, id).await["description"]);
+            assert!(
+                got == *acked || got == *in_flight,
+                "round {round}, killed after {wait} ms: {id} holds {got:?}, \
+                 acknowledged {acked:?}, in flight {in_flight:?}"
+            );
+        }
+    }
+    if backend() == Backend::Sqlite {
+        assert_eq!(app.stop("TERM").code(), Some(0));
+        let path = app.db_url.strip_prefix("sqlite://").unwrap();
+        let conn = rusqlite::Connection::open(path).unwrap();
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+    }
+}
