@@ -56,6 +56,8 @@ struct Doc {
     not_found: bool,
     /// 409 codes; empty when the operation never conflicts.
     conflict: &'static [ErrorCode],
+    /// When the operation answers 409.
+    conflict_when: &'static str,
 }
 
 const BASE: Doc = Doc {
@@ -68,6 +70,7 @@ const BASE: Doc = Doc {
     bad_request: &[],
     not_found: false,
     conflict: &[],
+    conflict_when: "A write conflict persisted after retries.",
 };
 
 const WRITE_CONFLICT: &[ErrorCode] = &[ErrorCode::SystemError];
@@ -76,6 +79,8 @@ const TRANSITION_CONFLICT: &[ErrorCode] = &[
     ErrorCode::EndpointBeingDeleted,
     ErrorCode::EndpointBeingCreated,
 ];
+const TRANSITION_CONFLICT_WHEN: &str = "The endpoint is being created or deleted, or a write \
+                                        conflict persisted after retries.";
 const TAG_CODES: [ErrorCode; 6] = [
     ErrorCode::TagEmpty,
     ErrorCode::TagKeyDuplicated,
@@ -216,11 +221,14 @@ fn doc(op: Operation) -> Doc {
         O::DeleteEndpointService => Doc {
             tag: TAG_SERVICES,
             summary: "Delete an endpoint service",
-            description: "Refused with 400 `EndPoint.3006` while endpoints are connected to it.",
+            description: "Refused with 400 `EndPoint.3006` while endpoints are connected to it, \
+                          and with 409 while it is being created or deleted.",
             success: Success::NoContent,
             bad_request: &[C::ServiceInUse],
             not_found: true,
             conflict: WRITE_CONFLICT,
+            conflict_when: "The service is being created or deleted, or a write conflict \
+                            persisted after retries.",
             ..BASE
         },
         O::CreateEndpoint => Doc {
@@ -288,6 +296,7 @@ fn doc(op: Operation) -> Doc {
             success: Success::NoContent,
             not_found: true,
             conflict: TRANSITION_CONFLICT,
+            conflict_when: TRANSITION_CONFLICT_WHEN,
             ..BASE
         },
         O::ListServiceConnections => Doc {
@@ -328,6 +337,7 @@ fn doc(op: Operation) -> Doc {
             ],
             not_found: true,
             conflict: TRANSITION_CONFLICT,
+            conflict_when: TRANSITION_CONFLICT_WHEN,
             ..BASE
         },
         O::UpdateEndpointConnectionsDesc => Doc {
@@ -347,6 +357,7 @@ fn doc(op: Operation) -> Doc {
             ],
             not_found: true,
             conflict: TRANSITION_CONFLICT,
+            conflict_when: TRANSITION_CONFLICT_WHEN,
             ..BASE
         },
         O::AddOrRemoveServicePermissions => Doc {
@@ -461,7 +472,9 @@ const fn not_implemented(tag: &'static str, summary: &'static str) -> Doc {
 }
 
 /// The links of a successful answer, which let a stateful fuzzer chain operations on the
-/// resources it created.
+/// resources it created. A `requestBody` here is a partial body whose string values are runtime
+/// expressions: Schemathesis evaluates them and merges the result into the body it generates;
+/// other tools read it as the literal value OpenAPI 3.0 allows there.
 fn links(op: Operation) -> Option<Value> {
     let service_path = |body_pointer: &str| json!({"vpc_endpoint_service_id": body_pointer});
     match op {
@@ -589,12 +602,12 @@ fn error_response(what: &str, codes: &[ErrorCode]) -> Value {
     let mut sorted = codes.to_vec();
     sorted.sort_unstable_by_key(|c| c.as_str());
     sorted.dedup();
-    let list: Vec<String> = sorted
+    let list: String = sorted
         .iter()
-        .map(|c| format!("`{}` {}", c.as_str(), c.message()))
+        .map(|c| format!("\n- `{}` {}", c.as_str(), c.message()))
         .collect();
     json!({
-        "description": format!("{what} Codes: {}", list.join("; ")),
+        "description": format!("{what}{list}"),
         "headers": request_id_header(),
         "content": {"application/json": {"schema": error_schema(&sorted)}},
     })
@@ -872,15 +885,7 @@ fn responses(op: Operation, path: &str, d: &Doc) -> Map<String, Value> {
     if !d.conflict.is_empty() {
         r.insert(
             "409".to_owned(),
-            error_response(
-                if d.conflict.len() > 1 {
-                    "The connection is being created or deleted, or a write conflict persisted \
-                     after retries."
-                } else {
-                    "A write conflict persisted after retries."
-                },
-                d.conflict,
-            ),
+            error_response(d.conflict_when, d.conflict),
         );
     }
     r.insert("500".to_owned(), shared("InternalServerError"));

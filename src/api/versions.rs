@@ -1,8 +1,7 @@
 //! ListVersionDetails (`GET /`) and ListSpecifiedVersionDetails (`GET /{version}`): no
 //! authentication. vpcep serves v1 only.
 
-use axum::extract::Path;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, Uri};
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -29,13 +28,14 @@ pub async fn list_version_details(_: AcceptsJson, headers: HeaderMap) -> Json<Va
     Json(json!({"versions": [v1(&headers)]}))
 }
 
-/// `GET /{version}`: 404 for any version but `v1`.
+/// `GET /{version}`: 404 for any version but `v1`. Read from the raw path rather than a decoded
+/// path parameter, whose rejection (e.g. for `/%FF`) would be axum's plain text.
 pub async fn list_specified_version_details(
     _: AcceptsJson,
-    Path(version): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    if version == "v1" {
+    if uri.path() == "/v1" {
         Ok(Json(json!({"version": v1(&headers)})))
     } else {
         Err(ApiError::not_found())

@@ -9,6 +9,7 @@ mod faults;
 mod helpers;
 mod isolation;
 mod lifecycle;
+mod openapi;
 mod permissions;
 mod seed;
 mod services;
