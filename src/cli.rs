@@ -51,10 +51,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let reconciler = tokio::spawn(reconcile(store.clone(), args.transition_delay));
     let app = App::build(&args, store).await?;
+    let shutdown = shutdown_signal()?;
     let addr = app.local_addr()?;
     print_line(&format!("vpcep listening on http://{addr}"))?;
     tracing::info!(%addr, database = %redact_url(&args.db.database), region = %args.region, "serving");
-    app.serve(shutdown_signal()).await;
+    app.serve(shutdown).await;
     reconciler.abort();
     Ok(())
 }

@@ -24,12 +24,15 @@ pub async fn list_service_connections(
     let status = query
         .filter("status")
         .map(|s| {
-            ConnectionStatus::parse(&s).ok_or_else(|| {
-                ApiError::with(
-                    ErrorCode::InvalidStatus,
-                    "status must be pendingAcceptance, accepted, rejected or failed.",
-                )
-            })
+            // The filter takes only the settled states the reference lists (§2.15).
+            ConnectionStatus::parse(&s)
+                .filter(|s| !matches!(s, ConnectionStatus::Creating | ConnectionStatus::Deleting))
+                .ok_or_else(|| {
+                    ApiError::with(
+                        ErrorCode::InvalidStatus,
+                        "status must be pendingAcceptance, accepted, rejected or failed.",
+                    )
+                })
         })
         .transpose()?;
     // The query carries marker_id as a string; the response as an integer (§2.15).

@@ -6,9 +6,9 @@
 //! extractors reach a client.
 //!
 //! A signed request (AK/SK, `auth::signing`) covers its body, so its signature can only be
-//! checked once the body is read: for signed requests the order is header checks (401) → path
-//! syntax (400) → body (413, 408) → signature (401) → project (403). A 403 is never given to a
-//! request whose signature is not valid.
+//! checked once the body is read: for signed requests the order is header checks (401) → body
+//! (413, 408) → signature (401) → path syntax (400) → project (403). Authentication still comes
+//! before the path checks, and a 403 is never given to a request whose signature is not valid.
 
 use std::time::Duration;
 
@@ -172,14 +172,16 @@ impl FromRequest<AppState> for Ctx {
         let (mut parts, body) = req.into_parts();
         AcceptsJson::from_request_parts(&mut parts, state).await?;
         let caller = authenticate(&parts.headers, state).await?;
-        let ids = PathIds::extract(&mut parts, state).await?;
-        let (credential, body) = match caller {
+        let (credential, ids, body) = match caller {
             Caller::Token(credential) => {
+                let ids = PathIds::extract(&mut parts, state).await?;
                 check_project(&ids, &credential, None)?;
                 let body = read_body(&parts.headers, body, state).await?;
-                (credential, body)
+                (credential, ids, body)
             }
             Caller::Signed(credential, auth) => {
+                // The signature covers the body: read it (within its limits), verify, and only
+                // then look at the path and the project.
                 let body = read_body(&parts.headers, body, state).await?;
                 let request = signing::SignedRequest {
                     method: parts.method.as_str(),
@@ -197,6 +199,7 @@ impl FromRequest<AppState> for Ctx {
                     }
                     return Err(unauthorized(e));
                 }
+                let ids = PathIds::extract(&mut parts, state).await?;
                 // An unsigned X-Project-Id is not trusted, so it is not checked either.
                 let signed_project = auth
                     .is_signed("x-project-id")
@@ -204,7 +207,7 @@ impl FromRequest<AppState> for Ctx {
                     .flatten()
                     .map(|v| v.to_str().unwrap_or("\u{fffd}"));
                 check_project(&ids, &credential, signed_project)?;
-                (credential, body)
+                (credential, ids, body)
             }
         };
         tracing::Span::current().record("access_key", credential.access_key.as_str());

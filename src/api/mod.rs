@@ -5,6 +5,7 @@ mod connections;
 mod endpoints;
 pub mod error;
 mod extract;
+mod faults;
 mod openapi;
 mod permissions;
 mod render;

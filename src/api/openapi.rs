@@ -100,6 +100,7 @@ const TAG_PERMISSIONS: &str = "Permissions";
 const TAG_TAGS: &str = "Tags";
 const TAG_QUOTAS: &str = "Quotas";
 const TAG_OPERATIONS: &str = "Operations";
+const TAG_FAULTS: &str = "Fault injection";
 
 fn doc(op: Operation) -> Doc {
     use ErrorCode as C;
@@ -459,6 +460,38 @@ fn doc(op: Operation) -> Doc {
             not_implemented(TAG_TAGS, "List the tags of the caller's resources")
         }
         O::ListResourceInstances => not_implemented(TAG_TAGS, "Find resources by tag"),
+        O::InjectEndpointFailure => Doc {
+            tag: TAG_FAULTS,
+            summary: "Make an endpoint and its connection `failed`",
+            description: "Not part of the VPCEP API: for tests of clients. The caller is the \
+                          endpoint's project or the project of its service. The `error` list \
+                          then appears wherever the endpoint or connection is shown.",
+            body: Some("InjectFailureRequest"),
+            success: Success::Json("EndpointDetail"),
+            not_found: true,
+            conflict: WRITE_CONFLICT,
+            ..BASE
+        },
+        O::InjectServiceFailure => Doc {
+            tag: TAG_FAULTS,
+            summary: "Make an endpoint service `failed`",
+            description: "Not part of the VPCEP API: for tests of clients.",
+            body: Some("InjectFailureRequest"),
+            success: Success::Json("EndpointServiceDetail"),
+            not_found: true,
+            conflict: WRITE_CONFLICT,
+            ..BASE
+        },
+        O::InjectCreationFailures => Doc {
+            tag: TAG_FAULTS,
+            summary: "Make the next creations in the caller's project fail",
+            description: "Not part of the VPCEP API: the next `count` services or endpoints \
+                          created in the project end `failed` with the given error (0 cancels).",
+            body: Some("InjectCreationFailuresRequest"),
+            success: Success::Json("InjectCreationFailuresResponse"),
+            conflict: WRITE_CONFLICT,
+            ..BASE
+        },
     }
 }
 
@@ -761,6 +794,7 @@ fn build() -> Value {
             {"name": TAG_TAGS, "description": "Resource tags."},
             {"name": TAG_QUOTAS, "description": "Quotas."},
             {"name": TAG_OPERATIONS, "description": "Running vpcep (no authentication)."},
+            {"name": TAG_FAULTS, "description": "Not part of the VPCEP API: failures on demand, for tests of clients."},
         ],
         "security": [{"token": []}, {"aksk": []}],
         "paths": paths,

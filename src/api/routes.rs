@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::error::{ApiError, ErrorCode};
 use super::extract::Ctx;
-use super::{connections, endpoints, health, permissions, services, versions, AppState};
+use super::{connections, endpoints, faults, health, permissions, services, versions, AppState};
 
 const SERVICES: &str = "/v1/{project_id}/vpc-endpoint-services";
 const SERVICE: &str = "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}";
@@ -23,6 +23,9 @@ macro_rules! operations {
         pub enum Operation { $($op),* }
 
         impl Operation {
+            /// Every operation, for checks that none is left without a route.
+            pub const ALL: &'static [Operation] = &[$(Self::$op),*];
+
             pub fn name(self) -> &'static str {
                 match self { $(Self::$op => stringify!($op)),* }
             }
@@ -44,6 +47,8 @@ operations! {
     UpdateEndpointPolicy, DeleteEndpointPolicy, UpdateEndpointRoutetable, ListQuotaDetails,
     AddEndpointServiceServerResource, UpgradeEndpointService, UpgradeEndpoint,
     BatchAddOrRemoveResourceInstance, ListQueryProjectResourceTags, ListResourceInstances,
+    // vpcep's own fault injection, off the VPCEP paths.
+    InjectEndpointFailure, InjectServiceFailure, InjectCreationFailures,
 }
 
 /// One route: method, path (axum syntax, which is also OpenAPI's) and operation.
@@ -233,6 +238,21 @@ pub const ROUTES: &[Route] = &[
         "/v1/{project_id}/endpoint/resource_instances/action",
         O::ListResourceInstances,
     ),
+    r(
+        "POST",
+        "/_vpcep/v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}/fail",
+        O::InjectEndpointFailure,
+    ),
+    r(
+        "POST",
+        "/_vpcep/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/fail",
+        O::InjectServiceFailure,
+    ),
+    r(
+        "POST",
+        "/_vpcep/v1/{project_id}/fail-next-creations",
+        O::InjectCreationFailures,
+    ),
 ];
 
 impl Operation {
@@ -306,6 +326,9 @@ pub(super) fn method_router(route: &Route) -> MethodRouter<AppState> {
         O::UpdateEndpointServicePermissionDesc => {
             on(f, permissions::update_endpoint_service_permission_desc)
         }
+        O::InjectEndpointFailure => on(f, faults::inject_endpoint_failure),
+        O::InjectServiceFailure => on(f, faults::inject_service_failure),
+        O::InjectCreationFailures => on(f, faults::inject_creation_failures),
         op => {
             let name = op.name();
             on(f, move |_ctx: Ctx| async move {
@@ -324,4 +347,30 @@ pub(super) fn method_router(route: &Route) -> MethodRouter<AppState> {
 /// `GET /openapi.json`: the OpenAPI document, built once.
 async fn openapi_json() -> Json<Value> {
     Json(super::openapi::document().clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_has_a_route_and_no_route_is_doubled() {
+        for op in Operation::ALL {
+            assert!(
+                ROUTES.iter().any(|r| r.operation == *op),
+                "{} has no route",
+                op.name()
+            );
+        }
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert!(
+                    !(a.method == b.method && a.path == b.path),
+                    "{} {} is routed twice",
+                    a.method,
+                    a.path
+                );
+            }
+        }
+    }
 }

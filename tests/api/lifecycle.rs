@@ -254,3 +254,98 @@ async fn injected_service_failure_and_failing_creations() {
     let r = app.as_(&other).create_endpoint(&endpoint_body(&good)).await;
     assert_eq!(r.ok()["status"], "accepted");
 }
+
+/// The HTTP form of fault injection, under `/_vpcep/`, with the caller's own credential.
+async fn inject_http(api: &Caller, token: &str, path: &str, body: Value) -> crate::helpers::Resp {
+    let url = api.project_url("").replacen("/v1/", "/_vpcep/v1/", 1) + path;
+    let r = reqwest::Client::new()
+        .post(url)
+        .header("X-Auth-Token", token)
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    crate::helpers::Resp::from_reqwest(r).await
+}
+
+#[tokio::test]
+async fn fault_injection_over_http_needs_the_resources_project() {
+    let app = TestApp::spawn();
+    let consumer = app.new_project_in_owner_account();
+    let sid = app.new_service(false).await;
+    let eid = str_of(&app.as_(&consumer).new_endpoint(&sid).await["id"]);
+    let body =
+        json!({"error_code": "EndPoint.2022", "error_message": "Failed to create an endpoint."});
+
+    // A stranger cannot touch it: 404 as for any other tenant's resource.
+    let stranger = app.new_account();
+    let r = inject_http(
+        &app.as_(&stranger),
+        &stranger.token,
+        &format!("/vpc-endpoints/{eid}/fail"),
+        body.clone(),
+    )
+    .await;
+    r.assert_error(404, "EndPoint.0005");
+    assert_eq!(app.connection(&sid, &eid).await["status"], "accepted");
+
+    // The service owner may fail a connection to its service.
+    let r = inject_http(
+        &app,
+        app.token(),
+        &format!("/vpc-endpoints/{eid}/fail"),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(r.ok()["status"], "failed");
+    assert_eq!(r.body["error"][0]["error_code"], "EndPoint.2022");
+    let seen = app.as_(&consumer).get_endpoint(&eid).await;
+    assert_eq!(
+        seen.ok()["error"][0]["error_message"],
+        "Failed to create an endpoint."
+    );
+
+    let r = inject_http(
+        &app,
+        app.token(),
+        &format!("/vpc-endpoint-services/{sid}/fail"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(r.ok()["status"], "failed");
+    assert_eq!(r.body["error"][0]["code"], "EndPoint.0001");
+
+    let r = inject_http(
+        &app,
+        app.token(),
+        "/fail-next-creations",
+        json!({"count": 1}),
+    )
+    .await;
+    assert_eq!(r.ok()["count"], 1);
+    assert_eq!(
+        app.create_service(&crate::helpers::service_body(false))
+            .await
+            .ok()["status"],
+        "failed"
+    );
+    inject_http(
+        &app,
+        app.token(),
+        "/fail-next-creations",
+        json!({"count": -1}),
+    )
+    .await
+    .assert_error(400, "EndPoint.0002");
+    inject_http(
+        &app,
+        app.token(),
+        "/fail-next-creations",
+        json!({"count": 1, "error_code": "a<b"}),
+    )
+    .await
+    .assert_error(400, "EndPoint.0002");
+    // Without a credential: 401.
+    let r = inject_http(&app, "nope", "/fail-next-creations", json!({"count": 1})).await;
+    r.assert_error(401, "EndPoint.0003");
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The official-SDK tests: the Huawei Cloud Python SDK (huaweicloudsdkvpcep) against real `vpcep`
+# processes on 127.0.0.1, one per test on a fresh SQLite file (tests/sdk/). Uses the pinned
+# packages of tests/requirements.txt in target/py-venv (scripts/python-env.sh) and the binary at
+# $VPCEP_BIN (default target/debug/vpcep, built by `cargo build` or `cargo test`).
+# Extra arguments go to pytest, e.g. `bash scripts/sdk-tests.sh -k terraform -v`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export VPCEP_BIN="${VPCEP_BIN:-target/debug/vpcep}"
+# No __pycache__ folders in the tree (pytest honours this for its rewritten modules too).
+export PYTHONDONTWRITEBYTECODE=1
+if [ ! -x "$VPCEP_BIN" ]; then
+  echo "sdk-tests: no vpcep binary at $VPCEP_BIN (run \`cargo build\` or set VPCEP_BIN)" >&2
+  exit 1
+fi
+
+python=$(bash scripts/python-env.sh)
+
+echo "== SDK tests (tests/sdk) against $VPCEP_BIN"
+exec "$python" -m pytest tests/sdk -q "$@"
