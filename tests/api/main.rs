@@ -11,6 +11,7 @@ mod isolation;
 mod lifecycle;
 mod openapi;
 mod permissions;
+mod postgres;
 mod seed;
 mod services;
 mod signer;

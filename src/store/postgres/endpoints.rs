@@ -69,8 +69,7 @@ pub async fn get_endpoint(
 }
 
 /// The first free address of the automatic range in a VPC: after the highest one in use, or,
-/// when the range's end is taken, the lowest gap. Two nodes picking the same address collide on
-/// the unique index, and the transaction is retried.
+/// when the range's end is taken, the lowest gap. The caller holds the VPC's lock.
 async fn assign_ip(c: &impl GenericClient, vpc_id: &str) -> StoreResult<u32> {
     let (first, last) = (i64::from(AUTO_IP_FIRST), i64::from(AUTO_IP_LAST));
     let max: Option<i64> = c
@@ -129,6 +128,14 @@ pub async fn create(
     if !service.status.accepts_connections() {
         return Err(StoreError::ServiceNotAvailable);
     }
+    // Endpoints created at once in one VPC (through any node) pick their addresses one at a
+    // time: otherwise they would all pick the same next address and collide.
+    c.execute(
+        "SELECT pg_advisory_xact_lock(hashtext($1))",
+        &[&format!("vpcep-vpc:{}", new.vpc_id)],
+    )
+    .await
+    .map_err(pg_error)?;
     let port_ip = match new.port_ip {
         Some(ip) => {
             let taken: bool = c
