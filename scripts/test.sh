@@ -14,10 +14,10 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
 echo "== cargo clippy"
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo test (SQLite)"
-cargo test --locked --all-targets
+cargo test --workspace --locked --all-targets
 
 pg="${VPCEP_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
 if [ "${VPCEP_SKIP_POSTGRES:-}" = "1" ]; then

@@ -1,1 +1,542 @@
-fn main() {}
+//! `vpcep-bench`: starts a vpcep server on a fresh database, seeds it, runs closed-loop load
+//! scenarios against it, and reports requests/s, latencies, errors and the server's memory as a
+//! Markdown table (stdout) and a JSON file. See `bench/README.md`.
+
+mod load;
+mod report;
+mod seed;
+mod server;
+mod sign;
+mod workload;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use clap::Parser;
+use serde_json::json;
+
+use crate::load::INTERRUPTED;
+use crate::report::ScenarioResult;
+use crate::server::Server;
+use crate::workload::{AuthMode, Data, Kind, Workload};
+
+/// Benchmark harness of the vpcep server.
+#[derive(Parser, Debug)]
+#[command(name = "vpcep-bench", version, about)]
+struct Args {
+    /// The vpcep binary to start [default: <target dir>/release/vpcep]
+    #[arg(long, value_name = "PATH")]
+    server_bin: Option<PathBuf>,
+
+    /// Run on PostgreSQL: a server URL (postgres://user@host:port); the harness creates its own
+    /// uniquely named database there and drops it at the end. Default: SQLite in a temp dir.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
+
+    /// Endpoint services to seed [default: 10; smoke 1]
+    #[arg(long, value_name = "N")]
+    services: Option<usize>,
+
+    /// Connections (endpoints) to seed, spread evenly over the services [default: 1000; smoke 100]
+    #[arg(long, value_name = "M")]
+    connections: Option<usize>,
+
+    /// Concurrent keep-alive clients [default: 32; smoke 4]
+    #[arg(long, value_name = "C")]
+    clients: Option<usize>,
+
+    /// Measured time per scenario, e.g. 10s, 500ms, 10 [default: 10s; smoke 1s]
+    #[arg(long, value_name = "T", value_parser = parse_duration)]
+    duration: Option<Duration>,
+
+    /// Unmeasured warm-up per scenario, on the same connections [default: 2s; smoke 200ms]
+    #[arg(long, value_name = "T", value_parser = parse_duration)]
+    warmup: Option<Duration>,
+
+    /// Scenarios to run, comma-separated; they always run in this order
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "noop,update-1,update-100,list,list-id,create"
+    )]
+    scenarios: Vec<Kind>,
+
+    /// Authentication of the /v1 requests
+    #[arg(long, value_enum, default_value = "aksk")]
+    auth: AuthMode,
+
+    /// The JSON report; the server's log goes next to it (`<name>.server.log`)
+    #[arg(long, value_name = "PATH", default_value = "target/bench/report.json")]
+    out: PathBuf,
+
+    /// Tiny data and short scenarios: checks that everything works, measures nothing useful
+    #[arg(long)]
+    smoke: bool,
+
+    /// Worker threads of the load generator [default: the number of cores]
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+
+    /// `create`: rotate over this many consumer VPCs; 0 makes a fresh VPC for every request
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    create_vpcs: usize,
+
+    /// The server's log filter (VPCEP_LOG)
+    #[arg(long, value_name = "FILTER", default_value = "info")]
+    server_log: String,
+
+    /// An extra argument for `vpcep serve` (repeatable), e.g. --server-arg=--max-batch=1000
+    #[arg(long = "server-arg", value_name = "ARG", allow_hyphen_values = true)]
+    server_args: Vec<String>,
+
+    /// Where the temporary SQLite database goes [default: the system temp dir]
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+
+    /// Keep the temporary folder (SQLite database) instead of deleting it
+    #[arg(long)]
+    keep: bool,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{e} (e.g. 10s, 500ms, 10)"))
+}
+
+/// The settled configuration of a run.
+struct Config {
+    server_bin: PathBuf,
+    services: usize,
+    connections: usize,
+    clients: usize,
+    duration: Duration,
+    warmup: Duration,
+    scenarios: Vec<Kind>,
+    threads: usize,
+}
+
+impl Config {
+    fn new(a: &Args) -> Result<Config> {
+        let smoke = a.smoke;
+        let pick = |v: Option<usize>, normal: usize, small: usize| {
+            v.unwrap_or(if smoke { small } else { normal })
+        };
+        let server_bin = match &a.server_bin {
+            Some(p) => p.clone(),
+            None => server::default_binary(smoke)?,
+        };
+        ensure!(
+            server_bin.is_file(),
+            "no server binary at {}",
+            server_bin.display()
+        );
+        let server_bin = server_bin.canonicalize()?;
+        let mut scenarios = a.scenarios.clone();
+        scenarios.sort();
+        scenarios.dedup();
+        let c = Config {
+            server_bin,
+            services: pick(a.services, 10, 1),
+            connections: pick(a.connections, 1000, 100),
+            clients: pick(a.clients, 32, 4),
+            duration: a.duration.unwrap_or(if smoke {
+                Duration::from_secs(1)
+            } else {
+                Duration::from_secs(10)
+            }),
+            warmup: a.warmup.unwrap_or(if smoke {
+                Duration::from_millis(200)
+            } else {
+                Duration::from_secs(2)
+            }),
+            scenarios,
+            threads: a.threads.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2)
+            }),
+        };
+        ensure!(c.services >= 1, "--services must be at least 1");
+        ensure!(
+            c.connections >= c.services,
+            "--connections ({}) must be at least --services ({}): every service gets connections",
+            c.connections,
+            c.services
+        );
+        ensure!(c.clients >= 1, "--clients must be at least 1");
+        ensure!(c.threads >= 1, "--threads must be at least 1");
+        ensure!(!c.duration.is_zero(), "--duration must be positive");
+        ensure!(!c.scenarios.is_empty(), "no scenario selected");
+        Ok(c)
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vpcep-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_interrupted() -> Result<()> {
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        bail!("interrupted");
+    }
+    Ok(())
+}
+
+fn description(kind: Kind, data: &Data, create_vpcs: usize) -> String {
+    match kind {
+        Kind::Noop => "GET / (ListVersionDetails): no authentication, no database".into(),
+        Kind::Update1 => "PUT .../connections/description with 1 connection per request, ids \
+                          rotating over every seeded connection (so over the services), a new \
+                          description each time"
+            .into(),
+        Kind::Update100 => format!(
+            "PUT .../connections/description with {} connections of one service per request, \
+             rotating over services and blocks of connections, new descriptions each time",
+            data.update_batch()
+        ),
+        Kind::List => "GET .../connections?limit=1000 (ListServiceConnections), rotating over \
+                       services"
+            .into(),
+        Kind::ListId => "GET .../connections?id=<endpoint id>&limit=1000, rotating over every \
+                         seeded connection"
+            .into(),
+        Kind::Create => format!(
+            "POST /v1/{{consumer project}}/vpc-endpoints (CreateEndpoint) to a service with \
+             approval disabled, {}",
+            if create_vpcs == 0 {
+                "a fresh VPC per request".to_string()
+            } else {
+                format!("rotating over {create_vpcs} VPCs")
+            }
+        ),
+    }
+}
+
+fn run(args: &Args) -> Result<()> {
+    let cfg = Config::new(args)?;
+    let started_at = report::now_rfc3339();
+    let load_start = report::loadavg();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cfg.threads)
+        .enable_all()
+        .thread_name("bench")
+        .build()?;
+    rt.spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("vpcep-bench: interrupted, cleaning up");
+            INTERRUPTED.store(true, Ordering::Relaxed);
+        }
+    });
+
+    // Where the database lives.
+    let work_parent = args.work_dir.clone().unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&work_parent)?;
+    let work = tempfile::Builder::new()
+        .prefix("vpcep-bench-")
+        .tempdir_in(&work_parent)
+        .context("cannot make a temp dir")?;
+    let sqlite_path = work.path().join("vpcep.db");
+    let pg = match &args.postgres {
+        Some(base) => Some(rt.block_on(seed::PgDatabase::create(base))?),
+        None => None,
+    };
+    let (backend, db_url) = match &pg {
+        Some(p) => ("postgres", p.url.clone()),
+        None => ("sqlite", format!("sqlite://{}", sqlite_path.display())),
+    };
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot make {}", dir.display()))?;
+    }
+    let log_path = args.out.with_extension("server.log");
+    std::fs::write(&log_path, "")
+        .with_context(|| format!("cannot write {}", log_path.display()))?;
+    eprintln!(
+        "vpcep-bench: {} on {backend} ({}), {} services, {} connections, {} clients, {:?} + {:?} warm-up per scenario, auth {}",
+        cfg.server_bin.display(),
+        seed::redact(&db_url),
+        cfg.services,
+        cfg.connections,
+        cfg.clients,
+        cfg.duration,
+        cfg.warmup,
+        args.auth.name(),
+    );
+
+    // Seeding, part 1: credentials (CLI), services and one connection each (API).
+    let t_api = Instant::now();
+    let bin = &cfg.server_bin;
+    let owner = server::create_credential(bin, &db_url, &["--name", "bench-owner"])?;
+    let consumer = server::create_credential(
+        bin,
+        &db_url,
+        &["--name", "bench-consumer", "--domain-id", &owner.domain_id],
+    )?;
+    let startup = Duration::from_secs(120);
+    let api = {
+        let mut setup = Server::start(
+            bin,
+            &db_url,
+            &log_path,
+            &args.server_log,
+            &args.server_args,
+            startup,
+        )?;
+        let api = rt.block_on(seed::api_setup(setup.addr, &owner, &consumer, cfg.services))?;
+        let status = setup.stop(Duration::from_secs(60))?;
+        ensure!(status.success(), "the setup server exited with {status}");
+        api
+    };
+    let api_seconds = t_api.elapsed().as_secs_f64();
+    check_interrupted()?;
+
+    // Part 2: the other connections, straight into the database.
+    let mut connections = api.connections.clone();
+    connections.reserve(cfg.connections - connections.len());
+    let plan = seed::Plan {
+        services: &api.services,
+        first: cfg.services,
+        total: cfg.connections,
+        template: api.connections[0].to_string(),
+    };
+    eprintln!(
+        "vpcep-bench: seeding {} connections directly",
+        cfg.connections - cfg.services
+    );
+    let direct = match &pg {
+        Some(p) => rt.block_on(seed::postgres(&p.url, &plan, &mut connections))?,
+        None => seed::sqlite(&sqlite_path, &plan, &mut connections)?,
+    };
+    ensure!(connections.len() == cfg.connections, "seeded a wrong count");
+    check_interrupted()?;
+
+    // The server under test.
+    let mut srv = Server::start(
+        bin,
+        &db_url,
+        &log_path,
+        &args.server_log,
+        &args.server_args,
+        startup,
+    )?;
+    let idle = srv.memory();
+    let data = Arc::new(Data {
+        host: srv.addr.to_string(),
+        owner,
+        consumer,
+        services: api.services.clone(),
+        connections,
+        create_service: api.create_service.clone(),
+    });
+    eprintln!("vpcep-bench: server pid {} on {}", srv.pid, srv.addr);
+
+    let mut results: Vec<ScenarioResult> = Vec::new();
+    let mut process_peak = idle.hwm_kib;
+    for &kind in &cfg.scenarios {
+        check_interrupted()?;
+        let workload = Arc::new(Workload::new(
+            kind,
+            data.clone(),
+            args.auth,
+            args.create_vpcs,
+        ));
+        rt.block_on(load::preflight(&workload, srv.addr))?;
+        process_peak = process_peak.max(srv.memory().hwm_kib);
+        let reset = srv.reset_peak_rss();
+        let server_cpu0 = srv.cpu_seconds();
+        let client_cpu0 = server::cpu_seconds("/proc/self/stat");
+        let outcome = rt.block_on(load::run(
+            workload.clone(),
+            srv.addr,
+            cfg.clients,
+            cfg.warmup,
+            cfg.duration,
+        ));
+        let server_cpu1 = srv.cpu_seconds();
+        let client_cpu1 = server::cpu_seconds("/proc/self/stat");
+        let mem = srv.memory();
+        process_peak = process_peak.max(mem.hwm_kib);
+        // CPU over the warm-up too; scaled to the measured part.
+        let whole = (cfg.warmup + outcome.elapsed).as_secs_f64();
+        let share = if whole > 0.0 {
+            outcome.elapsed.as_secs_f64() / whole
+        } else {
+            1.0
+        };
+        let diff = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => Some((b - a) * share),
+            _ => None,
+        };
+        let result = ScenarioResult {
+            kind,
+            description: description(kind, &data, args.create_vpcs),
+            batch: (kind == Kind::Update100).then(|| workload.batch()),
+            peak_rss_kib: mem.hwm_kib,
+            peak_rss_reset: reset,
+            rss_kib: mem.rss_kib,
+            server_cpu_s: diff(server_cpu0, server_cpu1),
+            client_cpu_s: diff(client_cpu0, client_cpu1),
+            outcome,
+        };
+        eprintln!(
+            "vpcep-bench: {:<10} {:>8} requests {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms  errors {}+{}",
+            kind.name(),
+            result.outcome.requests,
+            result.rps(),
+            result.outcome.latency_us.value_at_quantile(0.5) as f64 / 1000.0,
+            result.outcome.latency_us.value_at_quantile(0.99) as f64 / 1000.0,
+            result.outcome.non_2xx,
+            result.outcome.transport_errors,
+        );
+        results.push(result);
+    }
+    check_interrupted()?;
+    let exit = srv.stop(Duration::from_secs(60));
+    let exit_text = match &exit {
+        Ok(s) => s.to_string(),
+        Err(e) => format!("{e:#}"),
+    };
+    let log = server::summarize_log(&log_path);
+
+    // The report.
+    let noop = report::noop_rps(&results);
+    let finished_at = report::now_rfc3339();
+    let report = json!({
+        "tool": "vpcep-bench",
+        "version": env!("CARGO_PKG_VERSION"),
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "command": std::env::args().map(|a| redact_arg(&a)).collect::<Vec<_>>(),
+        "machine": report::machine(),
+        "load_average": {"start": load_start, "end": report::loadavg()},
+        "git": report::git(),
+        "smoke": args.smoke,
+        "config": {
+            "backend": backend,
+            "database": seed::redact(&db_url),
+            "services": cfg.services,
+            "connections": cfg.connections,
+            "clients": cfg.clients,
+            "client_threads": cfg.threads,
+            "duration_s": cfg.duration.as_secs_f64(),
+            "warmup_s": cfg.warmup.as_secs_f64(),
+            "auth": args.auth.name(),
+            "scenarios": cfg.scenarios.iter().map(|k| k.name()).collect::<Vec<_>>(),
+            "update_batch": data.update_batch(),
+            "list_limit": workload::LIST_LIMIT,
+            "create_vpcs": args.create_vpcs,
+            "server_args": args.server_args,
+            "server_log_filter": args.server_log,
+        },
+        "server": {
+            "binary": report::file_info(&cfg.server_bin),
+            "pid": srv.pid,
+            "rss_idle_kib": idle.rss_kib,
+            "peak_rss_kib": process_peak,
+            "exit": exit_text,
+            "log": {
+                "path": log_path.display().to_string(),
+                "lines": log.lines,
+                "warn": log.warn,
+                "error": log.error,
+                "samples": log.samples,
+            },
+        },
+        "seed": {
+            "services_via_api": api.services.len() + 1,
+            "connections_via_api": api.connections.len(),
+            "connections_direct": direct.rows,
+            "direct_transactions": direct.transactions,
+            "api_seconds": report::round(api_seconds, 3),
+            "direct_seconds": report::round(direct.seconds, 3),
+            "maintenance_seconds": report::round(direct.maintenance_seconds, 3),
+            "connections_per_service": data.per_service(0),
+        },
+        "scenarios": results.iter().map(|r| r.to_json(noop)).collect::<Vec<_>>(),
+        "ratios": report::ratios(&results),
+    });
+    write_report(&args.out, &report)?;
+
+    let title = format!(
+        "vpcep-bench{}: {backend}, {} services, {} connections, {} clients, {} s per scenario, auth {}",
+        if args.smoke { " (smoke)" } else { "" },
+        cfg.services,
+        cfg.connections,
+        cfg.clients,
+        cfg.duration.as_secs_f64(),
+        args.auth.name(),
+    );
+    let git = report["git"]["commit"]
+        .as_str()
+        .map(|c| {
+            let dirty = report["git"]["dirty"].as_bool() == Some(true);
+            format!(
+                "{}{}",
+                &c[..c.len().min(12)],
+                if dirty { " (dirty)" } else { "" }
+            )
+        })
+        .unwrap_or_else(|| "-".into());
+    let context = vec![
+        format!(
+            "{finished_at}, {} cores ({}), git {git}, load average {} at start",
+            report["machine"]["cores"],
+            report["machine"]["cpu_model"].as_str().unwrap_or("?"),
+            load_start
+        ),
+        format!(
+            "server {}, {:.1} MiB RSS idle, peak {} MiB; log: {} lines, {} WARN, {} ERROR; exit: {exit_text}",
+            cfg.server_bin.display(),
+            idle.rss_kib.unwrap_or(0) as f64 / 1024.0,
+            process_peak.map(|k| format!("{:.1}", k as f64 / 1024.0)).unwrap_or("-".into()),
+            log.lines,
+            log.warn,
+            log.error,
+        ),
+        format!(
+            "{} + {:.1} s warm-up per scenario; update-100 sends {} connections per request; report {}",
+            cfg.duration.as_secs_f64(),
+            cfg.warmup.as_secs_f64(),
+            data.update_batch(),
+            args.out.display(),
+        ),
+    ];
+    println!("{}", report::markdown(&title, &context, &results));
+
+    if args.keep {
+        let kept = work.keep();
+        eprintln!("vpcep-bench: kept {}", kept.display());
+    }
+    exit.map(|_| ())
+        .context("the server did not stop cleanly after the run")?;
+    drop(pg);
+    Ok(())
+}
+
+/// A command-line argument without a database password.
+fn redact_arg(arg: &str) -> String {
+    match arg.split_once('=') {
+        Some((flag, url)) if flag.starts_with("--") => format!("{flag}={}", seed::redact(url)),
+        _ => seed::redact(arg),
+    }
+}
+
+fn write_report(path: &Path, report: &serde_json::Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(report)?;
+    std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
+}

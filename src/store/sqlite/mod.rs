@@ -47,6 +47,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
 const READERS: usize = 8;
 /// How long a statement waits for a lock held by another process (e.g. the CLI) before failing.
 const BUSY_TIMEOUT_MS: u64 = 5_000;
+/// Readers run on the async workers, so they may wait only briefly (see `readers`).
+const READER_BUSY_TIMEOUT_MS: u64 = 200;
 
 pub struct SqliteStore {
     writer: Writer,
@@ -80,7 +82,12 @@ impl SqliteStore {
 /// Opens one connection with the pragmas every connection needs.
 fn open_connection(path: &Path, read_only: bool) -> StoreResult<Connection> {
     let conn = Connection::open(path).map_err(db_error)?;
-    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
+    let busy = if read_only {
+        READER_BUSY_TIMEOUT_MS
+    } else {
+        BUSY_TIMEOUT_MS
+    };
+    conn.busy_timeout(std::time::Duration::from_millis(busy))
         .map_err(db_error)?;
     // WAL: readers never wait for the writer. FULL: a commit is on stable storage when it returns,
     // which is what lets a 2xx mean "durable" (API.md §1).

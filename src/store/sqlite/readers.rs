@@ -26,7 +26,7 @@ impl Readers {
         }
     }
 
-    /// Runs `work` on an idle read connection (opening one if none is idle) on a blocking thread.
+    /// Runs `work` on an idle read connection (opening one if none is idle).
     pub async fn read<T, F>(&self, work: F) -> StoreResult<T>
     where
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
@@ -38,18 +38,16 @@ impl Readers {
             .await
             .map_err(|_| StoreError::Internal("reader pool closed".into()))?;
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
-        let path = self.path.clone();
-        let (conn, result) = tokio::task::spawn_blocking(move || {
-            let conn = match idle {
-                Some(c) => c,
-                None => open_connection(&path, true)?,
-            };
-            let result = catch_unwind(AssertUnwindSafe(|| work(&conn)))
-                .unwrap_or_else(|_| Err(StoreError::Internal("a read job panicked".into())));
-            Ok::<_, StoreError>((conn, result))
-        })
-        .await
-        .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))??;
+        // Reads run right here, on the async worker: they are indexed lookups of microseconds
+        // in WAL mode, where a reader never waits for the writer, and a hop to the blocking
+        // pool costs more than the read itself. A reader's busy timeout is short, so even a
+        // rare wait (WAL recovery) stays bounded.
+        let conn = match idle {
+            Some(c) => c,
+            None => open_connection(&self.path, true)?,
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| work(&conn)))
+            .unwrap_or_else(|_| Err(StoreError::Internal("a read job panicked".into())));
         if let Ok(mut v) = self.idle.lock() {
             v.push(conn);
         }

@@ -1,0 +1,284 @@
+//! The report: every figure of the run as JSON, and a Markdown table for people.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{json, Map, Value};
+
+use crate::load::Outcome;
+use crate::workload::Kind;
+
+/// One scenario's figures.
+pub struct ScenarioResult {
+    pub kind: Kind,
+    pub description: String,
+    pub batch: Option<usize>,
+    pub outcome: Outcome,
+    /// `VmHWM` after the scenario; the scenario's own peak when `peak_rss_reset`.
+    pub peak_rss_kib: Option<u64>,
+    pub peak_rss_reset: bool,
+    pub rss_kib: Option<u64>,
+    pub server_cpu_s: Option<f64>,
+    pub client_cpu_s: Option<f64>,
+}
+
+impl ScenarioResult {
+    pub fn rps(&self) -> f64 {
+        per_second(self.outcome.requests, self.outcome.elapsed.as_secs_f64())
+    }
+
+    fn quantile_ms(&self, q: f64) -> f64 {
+        self.outcome.latency_us.value_at_quantile(q) as f64 / 1000.0
+    }
+
+    fn max_ms(&self) -> f64 {
+        self.outcome.latency_us.max() as f64 / 1000.0
+    }
+
+    pub fn to_json(&self, noop_rps: Option<f64>) -> Value {
+        let o = &self.outcome;
+        let secs = o.elapsed.as_secs_f64();
+        let h = &o.latency_us;
+        let statuses: Map<String, Value> = o
+            .statuses
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        let cpu_ms_per_request = match (self.server_cpu_s, o.requests) {
+            (Some(c), n) if n > 0 => Some(c * 1000.0 / n as f64),
+            _ => None,
+        };
+        json!({
+            "name": self.kind.name(),
+            "description": self.description,
+            "item": self.kind.item(),
+            "batch": self.batch,
+            "requests": o.requests,
+            "ok": o.ok,
+            "errors": {
+                "non_2xx": o.non_2xx,
+                "transport": o.transport_errors,
+                "by_status": statuses,
+                "first": o.first_error,
+            },
+            "reconnects": o.reconnects,
+            "elapsed_s": round(secs, 3),
+            "rps": round(self.rps(), 1),
+            "ok_rps": round(per_second(o.ok, secs), 1),
+            "items": o.items,
+            "items_per_s": round(per_second(o.items, secs), 1),
+            "latency_ms": {
+                "mean": round(if h.is_empty() { 0.0 } else { h.mean() / 1000.0 }, 3),
+                "min": round(h.min() as f64 / 1000.0, 3),
+                "p50": round(self.quantile_ms(0.50), 3),
+                "p90": round(self.quantile_ms(0.90), 3),
+                "p99": round(self.quantile_ms(0.99), 3),
+                "p99_9": round(self.quantile_ms(0.999), 3),
+                "max": round(self.max_ms(), 3),
+            },
+            "server": {
+                "peak_rss_kib": self.peak_rss_kib,
+                "peak_rss_scope": if self.peak_rss_reset { "scenario" } else { "process" },
+                "rss_after_kib": self.rss_kib,
+                "cpu_s": self.server_cpu_s.map(|c| round(c, 3)),
+                "cpu_ms_per_request": cpu_ms_per_request.map(|c| round(c, 4)),
+                "cpu_cores_busy": self.server_cpu_s.map(|c| round(c / secs.max(1e-9), 2)),
+            },
+            "client": {
+                "cpu_s": self.client_cpu_s.map(|c| round(c, 3)),
+                "cpu_cores_busy": self.client_cpu_s.map(|c| round(c / secs.max(1e-9), 2)),
+            },
+            "ratio_to_noop": noop_rps.filter(|n| *n > 0.0).map(|n| round(self.rps() / n, 4)),
+        })
+    }
+}
+
+pub fn per_second(n: u64, secs: f64) -> f64 {
+    if secs > 0.0 {
+        n as f64 / secs
+    } else {
+        0.0
+    }
+}
+
+pub fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
+/// The noop scenario's requests/s, when it ran.
+pub fn noop_rps(results: &[ScenarioResult]) -> Option<f64> {
+    results
+        .iter()
+        .find(|r| r.kind == Kind::Noop && r.outcome.requests > 0)
+        .map(ScenarioResult::rps)
+}
+
+/// `"update-1 / noop": 0.12, ...` for every scenario but noop.
+pub fn ratios(results: &[ScenarioResult]) -> Map<String, Value> {
+    let Some(noop) = noop_rps(results).filter(|n| *n > 0.0) else {
+        return Map::new();
+    };
+    results
+        .iter()
+        .filter(|r| r.kind != Kind::Noop)
+        .map(|r| {
+            (
+                format!("{} / noop", r.kind.name()),
+                json!(round(r.rps() / noop, 4)),
+            )
+        })
+        .collect()
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map(|k| format!("{:.1}", k as f64 / 1024.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The Markdown table of a run.
+pub fn markdown(title: &str, context: &[String], results: &[ScenarioResult]) -> String {
+    let noop = noop_rps(results);
+    let mut s = String::new();
+    let _ = writeln!(s, "### {title}\n");
+    for line in context {
+        let _ = writeln!(s, "{line}  ");
+    }
+    s.push('\n');
+    s.push_str(
+        "| scenario | requests | req/s | vs noop | items/s | p50 ms | p99 ms | max ms | non-2xx | transport errors | server peak RSS MiB | server CPU ms/req |\n",
+    );
+    s.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    for r in results {
+        let o = &r.outcome;
+        let ratio = match noop {
+            Some(n) if n > 0.0 && r.kind != Kind::Noop => format!("{:.3}", r.rps() / n),
+            Some(_) if r.kind == Kind::Noop => "1".into(),
+            _ => "-".into(),
+        };
+        let items = per_second(o.items, o.elapsed.as_secs_f64());
+        let cpu = match (r.server_cpu_s, o.requests) {
+            (Some(c), n) if n > 0 => format!("{:.3}", c * 1000.0 / n as f64),
+            _ => "-".into(),
+        };
+        let name = match r.batch {
+            Some(b) if r.kind == Kind::Update100 && b != crate::workload::UPDATE_BATCH => {
+                format!("{} ({b}/req)", r.kind.name())
+            }
+            _ => r.kind.name().to_string(),
+        };
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {:.0} | {ratio} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {cpu} |",
+            o.requests,
+            r.rps(),
+            items,
+            r.quantile_ms(0.5),
+            r.quantile_ms(0.99),
+            r.max_ms(),
+            o.non_2xx,
+            o.transport_errors,
+            mib(r.peak_rss_kib),
+        );
+    }
+    if let Some(n) = noop.filter(|n| *n > 0.0) {
+        let parts: Vec<String> = results
+            .iter()
+            .filter(|r| r.kind != Kind::Noop)
+            .map(|r| format!("{} / noop = {:.3}", r.kind.name(), r.rps() / n))
+            .collect();
+        if !parts.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nRatios of req/s to noop, measured in this run: {}",
+                parts.join(", ")
+            );
+        }
+    }
+    for r in results {
+        if let Some(e) = &r.outcome.first_error {
+            let _ = writeln!(s, "\nFirst error of `{}`: {e}", r.kind.name());
+        }
+    }
+    s
+}
+
+fn read(path: &str) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
+
+/// What machine this ran on.
+pub fn machine() -> Value {
+    let cpu_model = read("/proc/cpuinfo").and_then(|t| {
+        t.lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+    });
+    let mem_total_kib = read("/proc/meminfo").and_then(|t| {
+        t.lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    });
+    json!({
+        "cores": std::thread::available_parallelism().map(|n| n.get()).ok(),
+        "cpu_model": cpu_model,
+        "mem_total_kib": mem_total_kib,
+        "kernel": read("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()),
+        "os": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+    })
+}
+
+/// `/proc/loadavg`'s three averages.
+pub fn loadavg() -> Value {
+    read("/proc/loadavg")
+        .map(|t| {
+            let v: Vec<f64> = t
+                .split_whitespace()
+                .take(3)
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            json!(v)
+        })
+        .unwrap_or(Value::Null)
+}
+
+/// The commit of the working directory's repository, and whether tracked files differ from it.
+pub fn git() -> Value {
+    let run = |args: &[&str]| -> Option<String> {
+        let out = Command::new("git").args(args).output().ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    match run(&["rev-parse", "HEAD"]) {
+        Some(commit) => json!({
+            "commit": commit,
+            "dirty": run(&["status", "--porcelain", "--untracked-files=no"]).map(|s| !s.is_empty()),
+        }),
+        None => Value::Null,
+    }
+}
+
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Path, size and modification time of a file.
+pub fn file_info(path: &Path) -> Value {
+    let meta = std::fs::metadata(path).ok();
+    let modified = meta.as_ref().and_then(|m| m.modified().ok()).map(|t| {
+        time::OffsetDateTime::from(t)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    });
+    json!({
+        "path": path.display().to_string(),
+        "bytes": meta.map(|m| m.len()),
+        "modified": modified,
+    })
+}

@@ -1,0 +1,181 @@
+//! The benchmark harness (`bench/`, package `vpcep-bench`) in smoke mode against this build's
+//! server: it must start the server, seed it, run every scenario and write a complete report.
+//! No timing is asserted; only that every figure is there and nothing failed.
+//!
+//! The harness is built and run with `cargo run -p vpcep-bench` (same cargo, same target
+//! directory, dev profile), so the test always runs the harness of this checkout. With
+//! `VPCEP_TEST_BACKEND=postgres` the harness runs on `VPCEP_TEST_POSTGRES` instead of SQLite.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Building the harness on a cold target directory dominates; the smoke run itself takes ~10 s.
+const TIMEOUT: Duration = Duration::from_secs(900);
+
+const SCENARIOS: [&str; 6] = [
+    "noop",
+    "update-1",
+    "update-100",
+    "list",
+    "list-id",
+    "create",
+];
+
+#[test]
+fn harness_smoke_run_writes_a_complete_report() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let out = dir.path().join("report.json");
+    let server = env!("CARGO_BIN_EXE_vpcep");
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "--quiet", "-p", "vpcep-bench", "--"])
+        .arg("--smoke")
+        .arg("--server-bin")
+        .arg(server)
+        .arg("--out")
+        .arg(&out)
+        .arg("--work-dir")
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let postgres = std::env::var("VPCEP_TEST_BACKEND").as_deref() == Ok("postgres");
+    if postgres {
+        let base = std::env::var("VPCEP_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string());
+        cmd.arg("--postgres").arg(base);
+    }
+    let child = cmd.spawn().expect("run cargo");
+    let output = wait_with_timeout(child, TIMEOUT);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the harness failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status
+    );
+    assert!(
+        stdout.contains("| scenario | requests | req/s |"),
+        "no Markdown table on stdout:\n{stdout}"
+    );
+
+    let report = read_report(&out);
+    let ctx = |what: &str| format!("{what} in report:\n{report:#}");
+    assert_eq!(report["smoke"], true, "{}", ctx("smoke flag"));
+    assert_eq!(
+        report["config"]["backend"],
+        if postgres { "postgres" } else { "sqlite" },
+        "{}",
+        ctx("backend")
+    );
+    assert!(report["machine"]["cores"].as_u64().unwrap_or(0) >= 1);
+    assert!(report["started_at"].is_string() && report["finished_at"].is_string());
+    assert!(report["server"]["binary"]["path"].is_string());
+    assert!(report["server"]["peak_rss_kib"].as_u64().unwrap_or(0) > 0);
+    assert_eq!(report["server"]["log"]["error"], 0, "{}", ctx("server log"));
+    assert!(
+        report["server"]["exit"]
+            .as_str()
+            .is_some_and(|s| s.contains("status: 0")),
+        "{}",
+        ctx("server exit")
+    );
+    assert!(report["seed"]["connections_direct"].as_u64().unwrap_or(0) > 0);
+
+    let scenarios = report["scenarios"].as_array().expect("a scenarios array");
+    let names: Vec<&str> = scenarios
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(names, SCENARIOS, "{}", ctx("scenario list"));
+    for s in scenarios {
+        let name = s["name"].as_str().unwrap();
+        let field = |path: &[&str]| -> &Value { path.iter().fold(s, |v, k| &v[*k]) };
+        assert!(
+            s["requests"].as_u64().unwrap_or(0) > 0,
+            "{name}: no requests\n{s:#}"
+        );
+        assert_eq!(
+            s["requests"], s["ok"],
+            "{name}: not every request succeeded\n{s:#}"
+        );
+        assert_eq!(s["errors"]["non_2xx"], 0, "{name}: non-2xx answers\n{s:#}");
+        assert_eq!(
+            s["errors"]["transport"], 0,
+            "{name}: transport errors\n{s:#}"
+        );
+        for path in [
+            &["rps"][..],
+            &["items_per_s"],
+            &["elapsed_s"],
+            &["latency_ms", "p50"],
+            &["latency_ms", "p99"],
+            &["latency_ms", "max"],
+        ] {
+            let v = field(path).as_f64();
+            assert!(
+                v.is_some_and(|v| v > 0.0),
+                "{name}: {path:?} missing or not positive\n{s:#}"
+            );
+        }
+        assert!(
+            field(&["server", "peak_rss_kib"]).as_u64().unwrap_or(0) > 0,
+            "{name}: no peak RSS\n{s:#}"
+        );
+        assert!(
+            s["ratio_to_noop"].as_f64().is_some(),
+            "{name}: no ratio\n{s:#}"
+        );
+    }
+    for name in &SCENARIOS[1..] {
+        let key = format!("{name} / noop");
+        assert!(
+            report["ratios"][&key].as_f64().is_some(),
+            "{}",
+            ctx(&format!("ratio {key}"))
+        );
+    }
+}
+
+fn read_report(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("no report at {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("the report is not JSON ({e}): {text}"))
+}
+
+/// Waits for the child, reading its output on threads so that it never blocks on a full pipe;
+/// kills it after `timeout`.
+fn wait_with_timeout(mut child: std::process::Child, timeout: Duration) -> std::process::Output {
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let out_thread = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stdout, &mut buf);
+        buf
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stderr, &mut buf);
+        buf
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the harness") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the harness did not finish within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    std::process::Output {
+        status,
+        stdout: out_thread.join().unwrap_or_default(),
+        stderr: err_thread.join().unwrap_or_default(),
+    }
+}
