@@ -308,3 +308,48 @@ async fn owner_sees_connections_of_another_project_in_the_account() {
         .await
         .assert_error(404, "EndPoint.0005");
 }
+
+/// `total_count` comes from counters kept by the database (migration 0004): after creations,
+/// status changes and deletions it equals the rows a full page lists, for every status filter.
+#[tokio::test]
+async fn total_count_follows_creations_status_changes_and_deletions() {
+    let app = TestApp::spawn();
+    let sid = app.new_service(true).await;
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        ids.push(str_of(&app.new_endpoint(&sid).await["id"]));
+    }
+    for (id, action) in [
+        (&ids[0], "receive"),
+        (&ids[1], "receive"),
+        (&ids[2], "reject"),
+        (&ids[1], "reject"),
+    ] {
+        app.accept_or_reject(&sid, &json!({"action": action, "endpoints": [id]}))
+            .await
+            .ok();
+    }
+    app.delete_endpoint(&ids[3]).await.assert_status(204);
+    let expected = [
+        ("", 5),
+        ("status=pendingAcceptance", 2),
+        ("status=accepted", 1),
+        ("status=rejected", 2),
+        ("status=failed", 0),
+    ];
+    for (filter, want) in expected {
+        let r = app
+            .list_connections(&sid, &format!("limit=1000&{filter}"))
+            .await;
+        let body = r.ok();
+        assert_eq!(body["total_count"], want, "{filter}: {body}");
+        assert_eq!(
+            body["connections"].as_array().unwrap().len(),
+            want,
+            "{filter}"
+        );
+    }
+    let services = app.list_services("").await;
+    // connection_count counts creating and accepted connections.
+    assert_eq!(services.ok()["endpoint_services"][0]["connection_count"], 1);
+}

@@ -49,6 +49,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_lifecycle",
         include_str!("../migrations/postgres/0003_lifecycle.sql"),
     ),
+    (
+        "0004_connection_counts",
+        include_str!("../migrations/postgres/0004_connection_counts.sql"),
+    ),
 ];
 
 /// Attempts of a transaction that keeps failing with a serialization failure or a deadlock.

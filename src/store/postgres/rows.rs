@@ -76,6 +76,8 @@ pub struct ListQuery {
     prefix: &'static str,
     conditions: Vec<String>,
     args: Vec<Arg>,
+    /// The number of matches when the caller already knows it (from counters).
+    total: Option<i64>,
 }
 
 impl ListQuery {
@@ -86,7 +88,13 @@ impl ListQuery {
             prefix,
             conditions: Vec::new(),
             args: Vec::new(),
+            total: None,
         }
+    }
+
+    /// Uses `total` as the number of matches instead of counting them.
+    pub fn known_total(&mut self, total: i64) {
+        self.total = Some(total);
     }
 
     pub fn filter(&mut self, condition: &str, arg: impl ToSql + Sync + Send + 'static) {
@@ -106,11 +114,14 @@ impl ListQuery {
         } else {
             format!(" WHERE {}", self.conditions.join(" AND "))
         };
-        let total_count: i64 = c
-            .query_one(&format!("{}{where_clause}", self.count), &refs(&self.args))
-            .await
-            .map_err(pg_error)?
-            .get(0);
+        let total_count: i64 = match self.total {
+            Some(total) => total,
+            None => c
+                .query_one(&format!("{}{where_clause}", self.count), &refs(&self.args))
+                .await
+                .map_err(pg_error)?
+                .get(0),
+        };
         let mut items = Vec::new();
         let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
         if page.limit > 0 && offset < total_count {

@@ -16,12 +16,14 @@ const COLUMNS: &str = "s.id, s.project_id, s.domain_id, s.service_name, s.port_i
      s.description, s.enable_policy, s.ip_version, s.ports, s.tags, s.created_at, s.updated_at, \
      s.name, s.error";
 
-/// `connection_count`: connections in `creating` or `accepted` (§1.1), served by an index.
+/// `connection_count`: connections in `creating` or `accepted` (§1.1), from the counters that
+/// migration 0004's triggers keep.
 const WITH_COUNT: &str = "SELECT s.id, s.project_id, s.domain_id, s.service_name, s.port_id, \
      s.vpc_id, s.pool_id, s.server_type, s.service_type, s.approval_enabled, s.status, s.ip, \
      s.tcp_proxy, s.description, s.enable_policy, s.ip_version, s.ports, s.tags, s.created_at, \
-     s.updated_at, s.name, s.error, (SELECT COUNT(*) FROM endpoints e WHERE e.endpoint_service_id = s.id \
-     AND e.status IN ('creating', 'accepted')) FROM endpoint_services s";
+     s.updated_at, s.name, s.error, (SELECT COALESCE(SUM(n.count), 0)::BIGINT FROM service_connection_counts n \
+     WHERE n.endpoint_service_id = s.id AND n.status IN ('creating', 'accepted')) \
+     FROM endpoint_services s";
 
 fn row(r: &Row) -> StoreResult<(EndpointService, Option<String>)> {
     let service = EndpointService {

@@ -41,6 +41,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_lifecycle",
         include_str!("../migrations/sqlite/0003_lifecycle.sql"),
     ),
+    (
+        "0004_connection_counts",
+        include_str!("../migrations/sqlite/0004_connection_counts.sql"),
+    ),
 ];
 
 /// Read connections kept open; two cores serve more than enough readers with this.

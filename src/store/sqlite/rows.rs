@@ -75,6 +75,8 @@ pub struct ListQuery {
     pub prefix: &'static str,
     conditions: Vec<String>,
     args: Vec<Value>,
+    /// The number of matches when the caller already knows it (from counters).
+    total: Option<i64>,
 }
 
 impl ListQuery {
@@ -85,7 +87,13 @@ impl ListQuery {
             prefix,
             conditions: Vec::new(),
             args: Vec::new(),
+            total: None,
         }
+    }
+
+    /// Uses `total` as the number of matches instead of counting them.
+    pub fn known_total(&mut self, total: i64) {
+        self.total = Some(total);
     }
 
     /// Adds a condition with one `?` placeholder bound to `arg`.
@@ -113,12 +121,15 @@ impl ListQuery {
             SortDir::Desc => "DESC",
             SortDir::Asc => "ASC",
         };
-        let total_count: i64 = conn
-            .prepare_cached(&format!("{}{where_clause}", self.count))
-            .and_then(|mut s| {
-                s.query_row(rusqlite::params_from_iter(self.args.iter()), |r| r.get(0))
-            })
-            .map_err(db_error)?;
+        let total_count: i64 = match self.total {
+            Some(total) => total,
+            None => conn
+                .prepare_cached(&format!("{}{where_clause}", self.count))
+                .and_then(|mut s| {
+                    s.query_row(rusqlite::params_from_iter(self.args.iter()), |r| r.get(0))
+                })
+                .map_err(db_error)?,
+        };
         let mut items = Vec::new();
         let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
         if page.limit > 0 && offset < total_count {
