@@ -306,6 +306,27 @@ fn connection_of(
     .map_err(db_error)
 }
 
+/// The connection `id` of `service_id`, when that service is in `project_id`: one indexed
+/// lookup that also proves the service is the caller's.
+fn connection_in_project(
+    c: &Connection,
+    project_id: &str,
+    service_id: &str,
+    id: &str,
+) -> StoreResult<Option<DomainConnection>> {
+    c.prepare_cached(
+        "SELECT e.id, e.marker_id, e.created_at, e.updated_at, e.domain_id, e.status,
+                e.connection_description, e.error
+         FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id
+         WHERE e.id = ?1 AND e.endpoint_service_id = ?2 AND s.project_id = ?3",
+    )
+    .and_then(|mut s| {
+        s.query_row([id, service_id, project_id], rows::connection)
+            .optional()
+    })
+    .map_err(db_error)
+}
+
 pub fn accept_or_reject(
     c: &Connection,
     project_id: &str,
@@ -348,12 +369,17 @@ pub fn update_connection_descriptions(
     service_id: &str,
     updates: &[DescriptionUpdate],
 ) -> StoreResult<Vec<DomainConnection>> {
-    services::require_service(c, project_id, service_id)?;
     let mut current = Vec::with_capacity(updates.len());
     for u in updates {
-        let conn = connection_of(c, service_id, u.id.as_str())?
-            .ok_or_else(|| StoreError::NotAConnection(u.id.to_string()))?;
-        current.push(conn);
+        match connection_in_project(c, project_id, service_id, u.id.as_str())? {
+            Some(conn) => current.push(conn),
+            // Either the service is not the caller's (404 first) or the id is not one of its
+            // connections (400).
+            None => {
+                services::require_service(c, project_id, service_id)?;
+                return Err(StoreError::NotAConnection(u.id.to_string()));
+            }
+        }
     }
     for conn in &current {
         conn.status

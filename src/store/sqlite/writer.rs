@@ -123,20 +123,27 @@ fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
     }
 }
 
+/// Runs one cached statement (the transaction-control statements run for every job, and
+/// `execute_batch` would parse them each time).
+fn exec(conn: &Connection, sql: &str) -> StoreResult<()> {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.execute([]))
+        .map(|_| ())
+        .map_err(db_error)
+}
+
 /// Runs every job of the batch in one transaction and commits it.
 fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> StoreResult<()> {
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(db_error)?;
+    exec(conn, "BEGIN IMMEDIATE")?;
     let result = (|| {
         for job in batch.iter_mut() {
-            conn.execute_batch("SAVEPOINT job").map_err(db_error)?;
-            if job.run(conn) {
-                conn.execute_batch("RELEASE job").map_err(db_error)?;
-            } else {
-                conn.execute_batch("ROLLBACK TO job; RELEASE job")
-                    .map_err(db_error)?;
+            exec(conn, "SAVEPOINT job")?;
+            if !job.run(conn) {
+                exec(conn, "ROLLBACK TO job")?;
             }
+            exec(conn, "RELEASE job")?;
         }
-        conn.execute_batch("COMMIT").map_err(db_error)
+        exec(conn, "COMMIT")
     })();
     if result.is_err() && !conn.is_autocommit() {
         // Nothing of this batch may survive a failed commit; the jobs report the error.
