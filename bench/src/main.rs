@@ -78,6 +78,16 @@ struct Args {
     #[arg(long)]
     smoke: bool,
 
+    /// Sample the server's RSS at this interval during every scenario (e.g. 30s); the samples go
+    /// into the report, and their first, last and highest values are printed
+    #[arg(long, value_name = "T", value_parser = parse_duration)]
+    rss_every: Option<Duration>,
+
+    /// Soak: `update-1` for 10 minutes (or --duration) with RSS sampled every 30 s (or
+    /// --rss-every), to show that memory stays flat under sustained writes
+    #[arg(long)]
+    soak: bool,
+
     /// Worker threads of the load generator [default: the number of cores]
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
@@ -121,6 +131,7 @@ struct Config {
     duration: Duration,
     warmup: Duration,
     scenarios: Vec<Kind>,
+    rss_every: Option<Duration>,
     threads: usize,
 }
 
@@ -140,7 +151,11 @@ impl Config {
             server_bin.display()
         );
         let server_bin = server_bin.canonicalize()?;
-        let mut scenarios = a.scenarios.clone();
+        let mut scenarios = if a.soak {
+            vec![Kind::Update1]
+        } else {
+            a.scenarios.clone()
+        };
         scenarios.sort();
         scenarios.dedup();
         let c = Config {
@@ -150,6 +165,8 @@ impl Config {
             clients: pick(a.clients, 32, 4),
             duration: a.duration.unwrap_or(if smoke {
                 Duration::from_secs(1)
+            } else if a.soak {
+                Duration::from_secs(600)
             } else {
                 Duration::from_secs(10)
             }),
@@ -159,6 +176,7 @@ impl Config {
                 Duration::from_secs(2)
             }),
             scenarios,
+            rss_every: a.rss_every.or(a.soak.then_some(Duration::from_secs(30))),
             threads: a.threads.unwrap_or_else(|| {
                 std::thread::available_parallelism()
                     .map(|n| n.get())
@@ -360,6 +378,30 @@ fn run(args: &Args) -> Result<()> {
         let reset = srv.reset_peak_rss();
         let server_cpu0 = srv.cpu_seconds();
         let client_cpu0 = server::cpu_seconds("/proc/self/stat");
+        // RSS samples while the scenario runs (soak mode), from a thread of their own.
+        let sampling = cfg.rss_every.map(|every| {
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let (pid, stop2) = (srv.pid, stop.clone());
+            let handle = std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                let mut samples: Vec<(f64, Option<u64>)> = Vec::new();
+                let mut next = std::time::Instant::now();
+                while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+                    if std::time::Instant::now() >= next {
+                        let rss = server::Memory::of(pid).rss_kib;
+                        samples.push((started.elapsed().as_secs_f64(), rss));
+                        next += every;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                samples.push((
+                    started.elapsed().as_secs_f64(),
+                    server::Memory::of(pid).rss_kib,
+                ));
+                samples
+            });
+            (stop, handle)
+        });
         let outcome = rt.block_on(load::run(
             workload.clone(),
             srv.addr,
@@ -367,6 +409,28 @@ fn run(args: &Args) -> Result<()> {
             cfg.warmup,
             cfg.duration,
         ));
+        let rss_samples = match sampling {
+            Some((stop, handle)) => {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                handle.join().unwrap_or_default()
+            }
+            None => Vec::new(),
+        };
+        if let (Some(first), Some(last)) = (rss_samples.first(), rss_samples.last()) {
+            let max = rss_samples.iter().filter_map(|s| s.1).max();
+            let mib =
+                |k: Option<u64>| k.map_or("?".to_string(), |k| format!("{:.1}", k as f64 / 1024.0));
+            eprintln!(
+                "vpcep-bench: {:<10} RSS MiB: first {} at {:.0} s, last {} at {:.0} s, highest {} ({} samples)",
+                kind.name(),
+                mib(first.1),
+                first.0,
+                mib(last.1),
+                last.0,
+                mib(max),
+                rss_samples.len()
+            );
+        }
         let server_cpu1 = srv.cpu_seconds();
         let client_cpu1 = server::cpu_seconds("/proc/self/stat");
         let mem = srv.memory();
@@ -391,6 +455,7 @@ fn run(args: &Args) -> Result<()> {
             rss_kib: mem.rss_kib,
             server_cpu_s: diff(server_cpu0, server_cpu1),
             client_cpu_s: diff(client_cpu0, client_cpu1),
+            rss_samples,
             outcome,
         };
         eprintln!(

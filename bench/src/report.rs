@@ -21,6 +21,8 @@ pub struct ScenarioResult {
     pub rss_kib: Option<u64>,
     pub server_cpu_s: Option<f64>,
     pub client_cpu_s: Option<f64>,
+    /// (seconds since the scenario started, RSS KiB) when `--rss-every` is set.
+    pub rss_samples: Vec<(f64, Option<u64>)>,
 }
 
 impl ScenarioResult {
@@ -81,6 +83,9 @@ impl ScenarioResult {
                 "peak_rss_kib": self.peak_rss_kib,
                 "peak_rss_scope": if self.peak_rss_reset { "scenario" } else { "process" },
                 "rss_after_kib": self.rss_kib,
+                "rss_samples": self.rss_samples.iter()
+                    .map(|(t, k)| json!({"t_s": round(*t, 1), "rss_kib": k}))
+                    .collect::<Vec<_>>(),
                 "cpu_s": self.server_cpu_s.map(|c| round(c, 3)),
                 "cpu_ms_per_request": cpu_ms_per_request.map(|c| round(c, 4)),
                 "cpu_cores_busy": self.server_cpu_s.map(|c| round(c / secs.max(1e-9), 2)),
