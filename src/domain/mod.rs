@@ -4,6 +4,7 @@
 //! Everything here is parsed once at the HTTP edge, so the store and the handlers never re-check.
 
 pub mod ids;
+pub mod lifecycle;
 pub mod model;
 pub mod permission;
 pub mod status;

@@ -33,6 +33,24 @@ pub struct ServiceError {
     pub message: String,
 }
 
+impl From<QueryError> for ServiceError {
+    fn from(e: QueryError) -> Self {
+        Self {
+            code: e.error_code,
+            message: e.error_message,
+        }
+    }
+}
+
+/// EndPoint.3044: services on one backend port must not share a (server_port, protocol) pair.
+pub fn ports_clash(ours: &[Port], theirs: &[Port]) -> bool {
+    ours.iter().any(|p| {
+        theirs
+            .iter()
+            .any(|t| t.server_port == p.server_port && t.protocol == p.protocol)
+    })
+}
+
 /// An access key and what it may act as. The secret key and the token are secrets: `Debug` never
 /// shows them, and only `credentials create` ever prints them.
 #[derive(Clone)]
@@ -124,6 +142,49 @@ pub struct ServicePatch {
     pub tcp_proxy: Option<String>,
     pub description: Option<String>,
     pub ip: Option<String>,
+}
+
+impl ServicePatch {
+    /// The service after the patch, and its short name. A rename keeps the region the service
+    /// was created in (the first part of its stored name), even if `--region` changed since.
+    pub fn apply(
+        &self,
+        old: &EndpointService,
+        old_name: Option<String>,
+        region: &str,
+    ) -> (EndpointService, Option<String>) {
+        let mut new = old.clone();
+        let mut name = old_name;
+        if let Some(v) = self.approval_enabled {
+            new.approval_enabled = v;
+        }
+        if let Some(v) = &self.name {
+            name = v.clone();
+            let region = old
+                .service_name
+                .split('.')
+                .next()
+                .filter(|r| !r.is_empty())
+                .unwrap_or(region);
+            new.service_name = compose_service_name(region, name.as_deref(), &old.id);
+        }
+        if let Some(v) = &self.ports {
+            new.ports = v.clone();
+        }
+        if let Some(v) = &self.port_id {
+            new.port_id = v.clone();
+        }
+        if let Some(v) = &self.tcp_proxy {
+            new.tcp_proxy = v.clone();
+        }
+        if let Some(v) = &self.description {
+            new.description = v.clone();
+        }
+        if let Some(v) = &self.ip {
+            new.ip = Some(v.clone());
+        }
+        (new, name)
+    }
 }
 
 /// An endpoint (§1.2), which is also a connection to its service.

@@ -7,8 +7,9 @@ use super::pg_error;
 use super::rows::{self, col, connection_status, json, json_opt, to_json, ListQuery};
 use super::{permissions, services};
 use crate::domain::{
-    format_ipv4, ids::new_uuid, may_connect, time, Connection, ConnectionAction, ConnectionStatus,
-    Endpoint, EndpointId, NewEndpoint, QueryError, Tenant, AUTO_IP_FIRST, AUTO_IP_LAST,
+    format_ipv4, ids::new_uuid, lifecycle, may_connect, time, Connection, ConnectionAction,
+    ConnectionStatus, Endpoint, EndpointId, NewEndpoint, QueryError, Tenant, AUTO_IP_FIRST,
+    AUTO_IP_LAST,
 };
 use crate::store::{
     ConnectionFilter, DescriptionUpdate, EndpointFilter, Page, PageRequest, StoreError, StoreResult,
@@ -158,12 +159,12 @@ pub async fn create(
         Some(_) => ConnectionStatus::Failed,
         None => ConnectionStatus::initial(service.approval_enabled),
     };
-    let (status, pending) = if new.delay_ms > 0 {
-        let due = time::now_ms().saturating_add(new.delay_ms);
-        (ConnectionStatus::Creating, Some((settled, due)))
-    } else {
-        (settled, None)
-    };
+    let start = lifecycle::start(
+        ConnectionStatus::Creating,
+        settled,
+        new.delay_ms,
+        time::now_ms(),
+    );
     let error = fault.map(|f| to_json(&[f])).transpose()?;
     let id = new_uuid();
     let now = time::now();
@@ -185,8 +186,8 @@ pub async fn create(
             &i64::from(port_ip),
             &new.enable_dns,
             &new.description,
-            &status.as_str(),
-            &(status == ConnectionStatus::Accepted),
+            &start.status.as_str(),
+            &(start.status == ConnectionStatus::Accepted),
             &to_json(&new.whitelist)?,
             &new.enable_whitelist,
             &to_json(&new.tags)?,
@@ -194,8 +195,8 @@ pub async fn create(
             &policy,
             &error,
             &now,
-            &pending.map(|(s, _)| s.as_str()),
-            &pending.map(|(_, due)| due),
+            &start.settles_in().map(ConnectionStatus::as_str),
+            &start.due_ms(),
         ],
     )
     .await

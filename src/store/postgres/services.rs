@@ -6,8 +6,8 @@ use super::lifecycle::take_fault;
 use super::pg_error;
 use super::rows::{col, json, json_opt, service_status, to_json, ListQuery};
 use crate::domain::{
-    compose_service_name, ids::new_uuid, time, EndpointService, NewService, Port, ServiceError,
-    ServicePatch, ServiceStatus, Tenant,
+    compose_service_name, ids::new_uuid, lifecycle, ports_clash, time, EndpointService, NewService,
+    Port, ServiceError, ServicePatch, ServiceStatus, Tenant,
 };
 use crate::store::{DescribeBy, Page, PageRequest, ServiceFilter, StoreError, StoreResult};
 
@@ -165,12 +165,7 @@ async fn check_ports_free(
             continue;
         }
         let theirs: Vec<Port> = json(r, 1)?;
-        let clash = ports.iter().any(|p| {
-            theirs
-                .iter()
-                .any(|t| t.server_port == p.server_port && t.protocol == p.protocol)
-        });
-        if clash {
+        if ports_clash(ports, &theirs) {
             return Err(StoreError::PortsConflict);
         }
     }
@@ -199,19 +194,13 @@ pub async fn create(
     } else {
         ServiceStatus::Available
     };
-    let (status, pending) = if new.delay_ms > 0 {
-        let due = time::now_ms().saturating_add(new.delay_ms);
-        (ServiceStatus::Creating, Some((settled, due)))
-    } else {
-        (settled, None)
-    };
-    let error: Vec<ServiceError> = fault
-        .into_iter()
-        .map(|f| ServiceError {
-            code: f.error_code,
-            message: f.error_message,
-        })
-        .collect();
+    let start = lifecycle::start(
+        ServiceStatus::Creating,
+        settled,
+        new.delay_ms,
+        time::now_ms(),
+    );
+    let error: Vec<ServiceError> = fault.into_iter().map(ServiceError::from).collect();
     let service = EndpointService {
         service_name: compose_service_name(region, new.name.as_deref(), &id),
         id,
@@ -223,7 +212,7 @@ pub async fn create(
         server_type: new.server_type.clone(),
         service_type: new.service_type.clone(),
         approval_enabled: new.approval_enabled,
-        status,
+        status: start.status,
         ip: new.ip.clone(),
         tcp_proxy: new.tcp_proxy.clone(),
         description: new.description.clone(),
@@ -268,8 +257,8 @@ pub async fn create(
             &to_json(&service.tags)?,
             &service.created_at,
             &service.updated_at,
-            &pending.map(|(s, _)| s.as_str()),
-            &pending.map(|(_, due)| due),
+            &start.settles_in().map(ServiceStatus::as_str),
+            &start.due_ms(),
             &error_json,
         ],
     )
@@ -311,36 +300,7 @@ pub async fn update(
     if !old.status.allows_update() {
         return Err(StoreError::ServiceStateForbids);
     }
-    let mut new = old.clone();
-    let mut name = old_name;
-    if let Some(v) = patch.approval_enabled {
-        new.approval_enabled = v;
-    }
-    if let Some(v) = &patch.name {
-        name = v.clone();
-        let region = old
-            .service_name
-            .split('.')
-            .next()
-            .filter(|r| !r.is_empty())
-            .unwrap_or(region);
-        new.service_name = compose_service_name(region, name.as_deref(), id);
-    }
-    if let Some(v) = &patch.ports {
-        new.ports = v.clone();
-    }
-    if let Some(v) = &patch.port_id {
-        new.port_id = v.clone();
-    }
-    if let Some(v) = &patch.tcp_proxy {
-        new.tcp_proxy = v.clone();
-    }
-    if let Some(v) = &patch.description {
-        new.description = v.clone();
-    }
-    if let Some(v) = &patch.ip {
-        new.ip = Some(v.clone());
-    }
+    let (mut new, name) = patch.apply(&old, old_name, region);
     if new == old {
         return Ok(old);
     }

@@ -7,7 +7,7 @@ use super::lifecycle::take_fault;
 use super::rows::{self, connection_status, json, json_opt, to_json, ListQuery};
 use super::{permissions, services};
 use crate::domain::{
-    format_ipv4, ids::new_uuid, may_connect, time, Connection as DomainConnection,
+    format_ipv4, ids::new_uuid, lifecycle, may_connect, time, Connection as DomainConnection,
     ConnectionAction, ConnectionStatus, Endpoint, EndpointId, NewEndpoint, QueryError, Tenant,
     AUTO_IP_FIRST, AUTO_IP_LAST,
 };
@@ -133,12 +133,12 @@ pub fn create(c: &Connection, consumer: &Tenant, new: NewEndpoint) -> StoreResul
         Some(_) => ConnectionStatus::Failed,
         None => ConnectionStatus::initial(service.approval_enabled),
     };
-    let (status, pending) = if new.delay_ms > 0 {
-        let due = time::now_ms().saturating_add(new.delay_ms);
-        (ConnectionStatus::Creating, Some((settled, due)))
-    } else {
-        (settled, None)
-    };
+    let start = lifecycle::start(
+        ConnectionStatus::Creating,
+        settled,
+        new.delay_ms,
+        time::now_ms(),
+    );
     let error = fault.map(|f| to_json(&[f])).transpose()?;
     let id = new_uuid();
     let now = time::now();
@@ -165,8 +165,8 @@ pub fn create(c: &Connection, consumer: &Tenant, new: NewEndpoint) -> StoreResul
             i64::from(port_ip),
             new.enable_dns,
             new.description,
-            status.as_str(),
-            status == ConnectionStatus::Accepted,
+            start.status.as_str(),
+            start.status == ConnectionStatus::Accepted,
             whitelist,
             new.enable_whitelist,
             tags,
@@ -174,8 +174,8 @@ pub fn create(c: &Connection, consumer: &Tenant, new: NewEndpoint) -> StoreResul
             policy,
             error,
             now,
-            pending.map(|(s, _)| s.as_str()),
-            pending.map(|(_, due)| due),
+            start.settles_in().map(ConnectionStatus::as_str),
+            start.due_ms(),
         ])
     })
     .map_err(db_error)?;

@@ -7,8 +7,8 @@ use super::db_error;
 use super::lifecycle::take_fault;
 use super::rows::{json, json_opt, service_status, to_json, ListQuery};
 use crate::domain::{
-    compose_service_name, ids::new_uuid, time, EndpointService, NewService, Port, ServiceError,
-    ServicePatch, ServiceStatus, Tenant,
+    compose_service_name, ids::new_uuid, lifecycle, ports_clash, time, EndpointService, NewService,
+    Port, ServiceError, ServicePatch, ServiceStatus, Tenant,
 };
 use crate::store::{DescribeBy, Page, PageRequest, ServiceFilter, StoreError, StoreResult};
 
@@ -138,12 +138,7 @@ fn check_ports_free(
         if Some(id.as_str()) == except_id {
             continue;
         }
-        let clash = ports.iter().any(|p| {
-            theirs
-                .iter()
-                .any(|t| t.server_port == p.server_port && t.protocol == p.protocol)
-        });
-        if clash {
+        if ports_clash(ports, &theirs) {
             return Err(StoreError::PortsConflict);
         }
     }
@@ -165,19 +160,13 @@ pub fn create(
     } else {
         ServiceStatus::Available
     };
-    let (status, pending) = if new.delay_ms > 0 {
-        let due = time::now_ms().saturating_add(new.delay_ms);
-        (ServiceStatus::Creating, Some((settled, due)))
-    } else {
-        (settled, None)
-    };
-    let error: Vec<ServiceError> = fault
-        .into_iter()
-        .map(|f| ServiceError {
-            code: f.error_code,
-            message: f.error_message,
-        })
-        .collect();
+    let start = lifecycle::start(
+        ServiceStatus::Creating,
+        settled,
+        new.delay_ms,
+        time::now_ms(),
+    );
+    let error: Vec<ServiceError> = fault.into_iter().map(ServiceError::from).collect();
     let service = EndpointService {
         service_name: compose_service_name(region, new.name.as_deref(), &id),
         id,
@@ -189,7 +178,7 @@ pub fn create(
         server_type: new.server_type,
         service_type: new.service_type,
         approval_enabled: new.approval_enabled,
-        status,
+        status: start.status,
         ip: new.ip,
         tcp_proxy: new.tcp_proxy,
         description: new.description,
@@ -238,8 +227,8 @@ pub fn create(
             tags_json,
             service.created_at,
             service.updated_at,
-            pending.map(|(s, _)| s.as_str()),
-            pending.map(|(_, due)| due),
+            start.settles_in().map(ServiceStatus::as_str),
+            start.due_ms(),
             error_json,
         ])
     })
@@ -281,30 +270,7 @@ pub fn update(
     if !old.status.allows_update() {
         return Err(StoreError::ServiceStateForbids);
     }
-    let mut new = old.clone();
-    let mut name = old_name;
-    if let Some(v) = patch.approval_enabled {
-        new.approval_enabled = v;
-    }
-    if let Some(v) = patch.name {
-        name = v;
-        new.service_name = compose_service_name(region_of(&old, region), name.as_deref(), id);
-    }
-    if let Some(v) = patch.ports {
-        new.ports = v;
-    }
-    if let Some(v) = patch.port_id {
-        new.port_id = v;
-    }
-    if let Some(v) = patch.tcp_proxy {
-        new.tcp_proxy = v;
-    }
-    if let Some(v) = patch.description {
-        new.description = v;
-    }
-    if let Some(v) = patch.ip {
-        new.ip = Some(v);
-    }
+    let (mut new, name) = patch.apply(&old, old_name, region);
     if new == old {
         return Ok(old);
     }
@@ -334,16 +300,6 @@ pub fn update(
     })
     .map_err(db_error)?;
     Ok(new)
-}
-
-/// The region a service was created in is the first part of its stored name; a rename keeps it,
-/// even if the server's `--region` has changed since.
-fn region_of<'a>(s: &'a EndpointService, fallback: &'a str) -> &'a str {
-    s.service_name
-        .split('.')
-        .next()
-        .filter(|r| !r.is_empty())
-        .unwrap_or(fallback)
 }
 
 pub fn delete(c: &Connection, project_id: &str, id: &str, delay_ms: i64) -> StoreResult<()> {
