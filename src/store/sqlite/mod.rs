@@ -104,11 +104,6 @@ fn open_connection(path: &Path, read_only: bool) -> StoreResult<Connection> {
     if read_only {
         conn.execute_batch("PRAGMA query_only = ON;")
             .map_err(db_error)?;
-    } else {
-        // The writer touches pages all over a large database (one random connection per
-        // update); a 64 MiB page cache (instead of 2 MiB) keeps the B-tree's upper levels hot.
-        conn.execute_batch("PRAGMA cache_size = -65536;")
-            .map_err(db_error)?;
     }
     Ok(conn)
 }
