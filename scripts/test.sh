@@ -31,7 +31,8 @@ else
   VPCEP_TEST_BACKEND=postgres VPCEP_TEST_POSTGRES="$pg" cargo test --locked --test api
 fi
 
-for extra in scripts/sdk-tests.sh scripts/schemathesis.sh; do
+# The SDK suite runs last: its pytest summary is the run's closing line.
+for extra in scripts/schemathesis.sh scripts/sdk-tests.sh; do
   if [ -f "$extra" ]; then
     echo "== $extra"
     bash "$extra"
