@@ -1,9 +1,11 @@
 //! Credential rows.
 
-use tokio_postgres::{GenericClient, Row};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
 
 use super::pg_error;
 use super::rows::col;
+use super::rows::{q, q_one, q_opt, x};
 use crate::domain::Credential;
 use crate::store::{StoreError, StoreResult};
 
@@ -25,7 +27,8 @@ async fn one_by(
     column: &str,
     value: &str,
 ) -> StoreResult<Option<Credential>> {
-    c.query_opt(
+    q_opt(
+        c,
         &format!("SELECT {COLUMNS} FROM credentials WHERE {column} = $1"),
         &[&value],
     )
@@ -56,39 +59,40 @@ pub async fn insert(
     token_sha256: &str,
 ) -> StoreResult<()> {
     // A project belongs to exactly one account; the lock keeps two nodes from racing on it.
-    c.execute(
+    x(
+        c,
         "SELECT pg_advisory_xact_lock(hashtext($1))",
         &[&format!("vpcep-project:{}", cred.project_id)],
     )
     .await
     .map_err(pg_error)?;
-    let other_owner = c
-        .query_opt(
-            "SELECT domain_id FROM credentials WHERE project_id = $1 AND domain_id <> $2 LIMIT 1",
-            &[&cred.project_id, &cred.domain_id],
-        )
-        .await
-        .map_err(pg_error)?;
+    let other_owner = q_opt(
+        c,
+        "SELECT domain_id FROM credentials WHERE project_id = $1 AND domain_id <> $2 LIMIT 1",
+        &[&cred.project_id, &cred.domain_id],
+    )
+    .await
+    .map_err(pg_error)?;
     if other_owner.is_some() {
         return Err(StoreError::ProjectOfAnotherDomain(cred.project_id.clone()));
     }
-    let inserted = c
-        .execute(
-            "INSERT INTO credentials (name, domain_id, project_id, access_key, secret_key,
+    let inserted = x(
+        c,
+        "INSERT INTO credentials (name, domain_id, project_id, access_key, secret_key,
                                       token_sha256, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (access_key) DO NOTHING",
-            &[
-                &cred.name,
-                &cred.domain_id,
-                &cred.project_id,
-                &cred.access_key,
-                &cred.secret_key,
-                &token_sha256,
-                &cred.created_at,
-            ],
-        )
-        .await
-        .map_err(pg_error)?;
+        &[
+            &cred.name,
+            &cred.domain_id,
+            &cred.project_id,
+            &cred.access_key,
+            &cred.secret_key,
+            &token_sha256,
+            &cred.created_at,
+        ],
+    )
+    .await
+    .map_err(pg_error)?;
     if inserted == 0 {
         return Err(StoreError::DuplicateAccessKey);
     }
@@ -102,14 +106,14 @@ pub async fn bootstrap(
     cred: &Credential,
     token_sha256: &str,
 ) -> StoreResult<bool> {
-    c.execute(
+    x(
+        c,
         "SELECT pg_advisory_xact_lock(hashtext('vpcep-bootstrap'))",
         &[],
     )
     .await
     .map_err(pg_error)?;
-    let any: bool = c
-        .query_one("SELECT EXISTS(SELECT 1 FROM credentials)", &[])
+    let any: bool = q_one(c, "SELECT EXISTS(SELECT 1 FROM credentials)", &[])
         .await
         .map_err(pg_error)?
         .get(0);
@@ -120,7 +124,8 @@ pub async fn bootstrap(
 }
 
 pub async fn list(c: &impl GenericClient) -> StoreResult<Vec<Credential>> {
-    c.query(
+    q(
+        c,
         &format!("SELECT {COLUMNS} FROM credentials ORDER BY created_at, access_key"),
         &[],
     )
@@ -132,7 +137,8 @@ pub async fn list(c: &impl GenericClient) -> StoreResult<Vec<Credential>> {
 }
 
 pub async fn delete(c: &impl GenericClient, access_key: &str) -> StoreResult<bool> {
-    c.execute(
+    x(
+        c,
         "DELETE FROM credentials WHERE access_key = $1",
         &[&access_key],
     )

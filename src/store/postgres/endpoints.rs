@@ -1,10 +1,12 @@
 //! Endpoint rows, and the same rows seen as connections by the service owner.
 
-use tokio_postgres::{GenericClient, Row};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
 
 use super::lifecycle::take_fault;
 use super::pg_error;
 use super::rows::{self, col, connection_status, json, json_opt, to_json, ListQuery};
+use super::rows::{q, q_one, q_opt, x};
 use super::{permissions, services};
 use crate::domain::{
     format_ipv4, ids::new_uuid, lifecycle, may_connect, time, Connection, ConnectionAction,
@@ -58,7 +60,8 @@ pub async fn get_endpoint(
     project_id: &str,
     id: &str,
 ) -> StoreResult<Option<Endpoint>> {
-    c.query_opt(
+    q_opt(
+        c,
         &format!("{SELECT} WHERE e.id = $1 AND e.project_id = $2"),
         &[&id, &project_id],
     )
@@ -73,26 +76,26 @@ pub async fn get_endpoint(
 /// when the range's end is taken, the lowest gap. The caller holds the VPC's lock.
 async fn assign_ip(c: &impl GenericClient, vpc_id: &str) -> StoreResult<u32> {
     let (first, last) = (i64::from(AUTO_IP_FIRST), i64::from(AUTO_IP_LAST));
-    let max: Option<i64> = c
-        .query_one(
-            "SELECT MAX(port_ip) FROM endpoints WHERE vpc_id = $1 AND port_ip BETWEEN $2 AND $3",
-            &[&vpc_id, &first, &last],
-        )
-        .await
-        .map_err(pg_error)?
-        .get(0);
+    let max: Option<i64> = q_one(
+        c,
+        "SELECT MAX(port_ip) FROM endpoints WHERE vpc_id = $1 AND port_ip BETWEEN $2 AND $3",
+        &[&vpc_id, &first, &last],
+    )
+    .await
+    .map_err(pg_error)?
+    .get(0);
     let candidate = match max {
         None => first,
         Some(m) if m < last => m + 1,
         Some(_) => {
-            let used = c
-                .query(
-                    "SELECT port_ip FROM endpoints WHERE vpc_id = $1 AND port_ip BETWEEN $2 AND $3
+            let used = q(
+                c,
+                "SELECT port_ip FROM endpoints WHERE vpc_id = $1 AND port_ip BETWEEN $2 AND $3
                      ORDER BY port_ip",
-                    &[&vpc_id, &first, &last],
-                )
-                .await
-                .map_err(pg_error)?;
+                &[&vpc_id, &first, &last],
+            )
+            .await
+            .map_err(pg_error)?;
             let mut next = first;
             for r in &used {
                 let ip: i64 = col(r, 0)?;
@@ -131,7 +134,8 @@ pub async fn create(
     }
     // Endpoints created at once in one VPC (through any node) pick their addresses one at a
     // time: otherwise they would all pick the same next address and collide.
-    c.execute(
+    x(
+        c,
         "SELECT pg_advisory_xact_lock(hashtext($1))",
         &[&format!("vpcep-vpc:{}", new.vpc_id)],
     )
@@ -139,14 +143,14 @@ pub async fn create(
     .map_err(pg_error)?;
     let port_ip = match new.port_ip {
         Some(ip) => {
-            let taken: bool = c
-                .query_one(
-                    "SELECT EXISTS(SELECT 1 FROM endpoints WHERE vpc_id = $1 AND port_ip = $2)",
-                    &[&new.vpc_id, &i64::from(ip)],
-                )
-                .await
-                .map_err(pg_error)?
-                .get(0);
+            let taken: bool = q_one(
+                c,
+                "SELECT EXISTS(SELECT 1 FROM endpoints WHERE vpc_id = $1 AND port_ip = $2)",
+                &[&new.vpc_id, &i64::from(ip)],
+            )
+            .await
+            .map_err(pg_error)?
+            .get(0);
             if taken {
                 return Err(StoreError::PortIpInUse);
             }
@@ -169,7 +173,8 @@ pub async fn create(
     let id = new_uuid();
     let now = time::now();
     let policy = new.policy_document.as_ref().map(to_json).transpose()?;
-    c.execute(
+    x(
+        c,
         "INSERT INTO endpoints (id, project_id, domain_id, endpoint_service_id, vpc_id, subnet_id,
              port_ip, enable_dns, description, connection_description, status, ever_accepted,
              whitelist, enable_whitelist, tags, routetables, policy_document, error, created_at,
@@ -232,20 +237,21 @@ pub async fn delete(
     id: &str,
     delay_ms: i64,
 ) -> StoreResult<()> {
-    let found = c
-        .query_opt(
-            "SELECT status FROM endpoints WHERE id = $1 AND project_id = $2 FOR UPDATE",
-            &[&id, &project_id],
-        )
-        .await
-        .map_err(pg_error)?
-        .ok_or(StoreError::NotFound)?;
+    let found = q_opt(
+        c,
+        "SELECT status FROM endpoints WHERE id = $1 AND project_id = $2 FOR UPDATE",
+        &[&id, &project_id],
+    )
+    .await
+    .map_err(pg_error)?
+    .ok_or(StoreError::NotFound)?;
     connection_status(&found, 0)?
         .check_delete()
         .map_err(StoreError::Transition)?;
     if delay_ms > 0 {
         let due = time::now_ms().saturating_add(delay_ms);
-        c.execute(
+        x(
+            c,
             "UPDATE endpoints SET status = 'deleting', settled_status = NULL, transition_at = $1,
                  updated_at = $2 WHERE id = $3",
             &[&due, &time::now(), &id],
@@ -253,7 +259,7 @@ pub async fn delete(
         .await
         .map_err(pg_error)?;
     } else {
-        c.execute("DELETE FROM endpoints WHERE id = $1", &[&id])
+        x(c, "DELETE FROM endpoints WHERE id = $1", &[&id])
             .await
             .map_err(pg_error)?;
     }
@@ -268,18 +274,19 @@ pub async fn fail(
     id: &str,
     error: &QueryError,
 ) -> StoreResult<Endpoint> {
-    let owner = c
-        .query_opt(
-            "SELECT e.project_id FROM endpoints e JOIN endpoint_services s
+    let owner = q_opt(
+        c,
+        "SELECT e.project_id FROM endpoints e JOIN endpoint_services s
                  ON s.id = e.endpoint_service_id
              WHERE e.id = $1 AND (e.project_id = $2 OR s.project_id = $2) FOR UPDATE OF e",
-            &[&id, &project_id],
-        )
-        .await
-        .map_err(pg_error)?
-        .ok_or(StoreError::NotFound)?;
+        &[&id, &project_id],
+    )
+    .await
+    .map_err(pg_error)?
+    .ok_or(StoreError::NotFound)?;
     let owner_project: String = col(&owner, 0)?;
-    c.execute(
+    x(
+        c,
         "UPDATE endpoints SET status = 'failed', error = $1, settled_status = NULL,
              transition_at = NULL, updated_at = $2 WHERE id = $3",
         &[&to_json(&[error])?, &time::now(), &id],
@@ -315,15 +322,15 @@ pub async fn list_connections(
     if filter.id.is_none() && filter.marker_id.is_none() {
         // The counters answer at once what counting the service's rows would take O(n) for.
         let status = filter.status.map(|s| s.as_str());
-        let total: i64 = c
-            .query_one(
-                "SELECT COALESCE(SUM(count), 0)::BIGINT FROM service_connection_counts
+        let total: i64 = q_one(
+            c,
+            "SELECT COALESCE(SUM(count), 0)::BIGINT FROM service_connection_counts
                  WHERE endpoint_service_id = $1 AND ($2::TEXT IS NULL OR status = $2)",
-                &[&service_id, &status],
-            )
-            .await
-            .map_err(pg_error)?
-            .get(0);
+            &[&service_id, &status],
+        )
+        .await
+        .map_err(pg_error)?
+        .get(0);
         q.known_total(total);
     }
     q.page(c, page, rows::connection).await
@@ -337,22 +344,23 @@ pub async fn accept_or_reject(
     action: ConnectionAction,
 ) -> StoreResult<Connection> {
     services::require_service(c, project_id, service_id).await?;
-    let found = c
-        .query_opt(
-            &format!(
-                "SELECT {} FROM endpoints WHERE id = $1 AND endpoint_service_id = $2 FOR UPDATE",
-                rows::CONNECTION_COLUMNS
-            ),
-            &[&endpoint_id.as_str(), &service_id],
-        )
-        .await
-        .map_err(pg_error)?
-        .ok_or_else(|| StoreError::NotAConnection(endpoint_id.to_string()))?;
+    let found = q_opt(
+        c,
+        &format!(
+            "SELECT {} FROM endpoints WHERE id = $1 AND endpoint_service_id = $2 FOR UPDATE",
+            rows::CONNECTION_COLUMNS
+        ),
+        &[&endpoint_id.as_str(), &service_id],
+    )
+    .await
+    .map_err(pg_error)?
+    .ok_or_else(|| StoreError::NotAConnection(endpoint_id.to_string()))?;
     let mut conn = rows::connection(&found)?;
     let next = conn.status.apply(action).map_err(StoreError::Transition)?;
     if next != conn.status {
         let now = time::now();
-        c.execute(
+        x(
+            c,
             "UPDATE endpoints SET status = $1, updated_at = $2,
                  ever_accepted = ever_accepted OR $3
              WHERE id = $4",
@@ -371,28 +379,28 @@ pub async fn accept_or_reject(
     Ok(conn)
 }
 
-/// The seed operation (API.md §1), as in the SQLite backend. The named rows are read and locked
-/// in one statement, in id order (so two writers never deadlock on each other), and the changed
-/// ones written in one more.
+/// The seed operation (API.md §1), as in the SQLite backend: the named rows are read and locked
+/// in one statement and the changed ones written in one more, both prepared once per connection.
 pub async fn update_connection_descriptions(
     c: &impl GenericClient,
     project_id: &str,
     service_id: &str,
     updates: &[DescriptionUpdate],
 ) -> StoreResult<Vec<Connection>> {
-    services::require_service(c, project_id, service_id).await?;
     let ids: Vec<&str> = updates.iter().map(|u| u.id.as_str()).collect();
-    let found = c
-        .query(
-            &format!(
-                "SELECT {} FROM endpoints WHERE endpoint_service_id = $1 AND id = ANY($2)
-                 ORDER BY id FOR UPDATE",
-                rows::CONNECTION_COLUMNS
-            ),
-            &[&service_id, &ids],
-        )
-        .await
-        .map_err(pg_error)?;
+    // One statement finds and locks the named connections of the service, in id order (two
+    // writers never deadlock), and proves the service is the caller's.
+    let found = q(
+        c,
+        "SELECT e.id, e.marker_id, e.created_at, e.updated_at, e.domain_id, e.status,
+                e.connection_description, e.error
+         FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id
+         WHERE e.endpoint_service_id = $1 AND s.project_id = $3 AND e.id = ANY($2)
+         ORDER BY e.id FOR UPDATE OF e",
+        &[&service_id, &ids, &project_id],
+    )
+    .await
+    .map_err(pg_error)?;
     let mut by_id = std::collections::HashMap::with_capacity(found.len());
     for r in &found {
         let conn = rows::connection(r)?;
@@ -400,10 +408,15 @@ pub async fn update_connection_descriptions(
     }
     let mut current = Vec::with_capacity(updates.len());
     for u in updates {
-        let conn = by_id
-            .remove(u.id.as_str())
-            .ok_or_else(|| StoreError::NotAConnection(u.id.to_string()))?;
-        current.push(conn);
+        match by_id.remove(u.id.as_str()) {
+            Some(conn) => current.push(conn),
+            // Either the service is not the caller's (404 first) or the id is not one of its
+            // connections (400).
+            None => {
+                services::require_service(c, project_id, service_id).await?;
+                return Err(StoreError::NotAConnection(u.id.to_string()));
+            }
+        }
     }
     for conn in &current {
         conn.status
@@ -422,7 +435,8 @@ pub async fn update_connection_descriptions(
         }
     }
     if !changed_ids.is_empty() {
-        c.execute(
+        x(
+            c,
             "UPDATE endpoints SET connection_description = u.description, updated_at = $3
              FROM unnest($1::text[], $2::text[]) AS u(id, description)
              WHERE endpoints.id = u.id",

@@ -1,9 +1,10 @@
 //! Pending transitions and injected faults.
 
-use tokio_postgres::GenericClient;
+use deadpool_postgres::GenericClient;
 
 use super::pg_error;
 use super::rows::col;
+use super::rows::{q_opt, x};
 use crate::domain::{time, QueryError};
 use crate::store::StoreResult;
 
@@ -13,14 +14,14 @@ pub async fn take_fault(
     c: &impl GenericClient,
     project_id: &str,
 ) -> StoreResult<Option<QueryError>> {
-    let Some(row) = c
-        .query_opt(
-            "SELECT remaining, error_code, error_message FROM fault_plans
+    let Some(row) = q_opt(
+        c,
+        "SELECT remaining, error_code, error_message FROM fault_plans
              WHERE project_id = $1 FOR UPDATE",
-            &[&project_id],
-        )
-        .await
-        .map_err(pg_error)?
+        &[&project_id],
+    )
+    .await
+    .map_err(pg_error)?
     else {
         return Ok(None);
     };
@@ -30,7 +31,7 @@ pub async fn take_fault(
     } else {
         "UPDATE fault_plans SET remaining = remaining - 1 WHERE project_id = $1"
     };
-    c.execute(sql, &[&project_id]).await.map_err(pg_error)?;
+    x(c, sql, &[&project_id]).await.map_err(pg_error)?;
     Ok(Some(QueryError {
         error_code: col(&row, 1)?,
         error_message: col(&row, 2)?,
@@ -44,7 +45,8 @@ pub async fn plan_failures(
     error: &QueryError,
 ) -> StoreResult<()> {
     if count == 0 {
-        c.execute(
+        x(
+            c,
             "DELETE FROM fault_plans WHERE project_id = $1",
             &[&project_id],
         )
@@ -52,7 +54,8 @@ pub async fn plan_failures(
         .map_err(pg_error)?;
         return Ok(());
     }
-    c.execute(
+    x(
+        c,
         "INSERT INTO fault_plans (project_id, remaining, error_code, error_message)
          VALUES ($1, $2, $3, $4)
          ON CONFLICT (project_id) DO UPDATE SET remaining = excluded.remaining,
@@ -83,14 +86,14 @@ pub async fn settle_due(c: &impl GenericClient, now_ms: i64) -> StoreResult<u64>
              settled_status = NULL, transition_at = NULL, updated_at = $2
          WHERE transition_at <= $1 AND status = 'creating'",
     ] {
-        done += c.execute(sql, &[&now_ms, &now]).await.map_err(pg_error)?;
+        done += x(c, sql, &[&now_ms, &now]).await.map_err(pg_error)?;
     }
     for sql in [
         "DELETE FROM endpoints WHERE transition_at <= $1 AND status = 'deleting'",
         "DELETE FROM endpoint_services WHERE transition_at <= $1 AND status = 'deleting'
              AND NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.endpoint_service_id = endpoint_services.id)",
     ] {
-        done += c.execute(sql, &[&now_ms]).await.map_err(pg_error)?;
+        done += x(c, sql, &[&now_ms]).await.map_err(pg_error)?;
     }
     Ok(done)
 }

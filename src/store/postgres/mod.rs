@@ -227,7 +227,7 @@ macro_rules! in_tx {
                 let mut client = $store.client().await?;
                 let txn = client.transaction().await.map_err(pg_error)?;
                 let value = {
-                    let $tx: &tokio_postgres::Transaction<'_> = &txn;
+                    let $tx: &deadpool_postgres::Transaction<'_> = &txn;
                     $body.await?
                 };
                 txn.commit().await.map_err(pg_error)?;
@@ -258,14 +258,14 @@ impl Store for PostgresStore {
     }
 
     async fn credential_by_token(&self, token_sha256: String) -> StoreResult<Option<Credential>> {
-        credentials::by_token(&**self.client().await?, &token_sha256).await
+        credentials::by_token(&self.client().await?, &token_sha256).await
     }
 
     async fn credential_by_access_key(
         &self,
         access_key: String,
     ) -> StoreResult<Option<Credential>> {
-        credentials::by_access_key(&**self.client().await?, &access_key).await
+        credentials::by_access_key(&self.client().await?, &access_key).await
     }
 
     async fn create_credential(&self, cred: Credential, token_sha256: String) -> StoreResult<()> {
@@ -281,7 +281,7 @@ impl Store for PostgresStore {
     }
 
     async fn list_credentials(&self) -> StoreResult<Vec<Credential>> {
-        credentials::list(&**self.client().await?).await
+        credentials::list(&self.client().await?).await
     }
 
     async fn delete_credential(&self, access_key: String) -> StoreResult<bool> {
@@ -298,7 +298,7 @@ impl Store for PostgresStore {
     }
 
     async fn get_service(&self, project_id: String, id: String) -> StoreResult<EndpointService> {
-        services::get(&**self.client().await?, &project_id, &id)
+        services::get(&self.client().await?, &project_id, &id)
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -309,7 +309,7 @@ impl Store for PostgresStore {
         filter: ServiceFilter,
         page: PageRequest,
     ) -> StoreResult<Page<EndpointService>> {
-        services::list(&**self.client().await?, &project_id, &filter, page).await
+        services::list(&self.client().await?, &project_id, &filter, page).await
     }
 
     async fn update_service(
@@ -338,7 +338,7 @@ impl Store for PostgresStore {
     }
 
     async fn describe_service(&self, by: DescribeBy) -> StoreResult<EndpointService> {
-        services::describe(&**self.client().await?, &by)
+        services::describe(&self.client().await?, &by)
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -348,7 +348,7 @@ impl Store for PostgresStore {
     }
 
     async fn get_endpoint(&self, project_id: String, id: String) -> StoreResult<Endpoint> {
-        endpoints::get_endpoint(&**self.client().await?, &project_id, &id)
+        endpoints::get_endpoint(&self.client().await?, &project_id, &id)
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -359,7 +359,7 @@ impl Store for PostgresStore {
         filter: EndpointFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Endpoint>> {
-        endpoints::list(&**self.client().await?, &project_id, &filter, page).await
+        endpoints::list(&self.client().await?, &project_id, &filter, page).await
     }
 
     async fn delete_endpoint(
@@ -459,7 +459,7 @@ impl Store for PostgresStore {
         page: PageRequest,
     ) -> StoreResult<Page<PermissionRecord>> {
         permissions::list(
-            &**self.client().await?,
+            &self.client().await?,
             &project_id,
             &service_id,
             permission_like.as_deref(),
@@ -492,7 +492,7 @@ impl Store for PostgresStore {
         page: PageRequest,
     ) -> StoreResult<Page<Connection>> {
         endpoints::list_connections(
-            &**self.client().await?,
+            &self.client().await?,
             &project_id,
             &service_id,
             &filter,

@@ -1,9 +1,11 @@
 //! Whitelist rows of endpoint services.
 
-use tokio_postgres::{GenericClient, Row};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
 
 use super::pg_error;
 use super::rows::{col, ListQuery};
+use super::rows::{q, q_one, q_opt, x};
 use super::services::require_service;
 use crate::domain::{ids::new_uuid, time, Permission, PermissionRecord};
 use crate::store::{NewPermission, Page, PageRequest, StoreError, StoreResult, MAX_WHITELIST};
@@ -23,7 +25,8 @@ fn row(r: &Row) -> StoreResult<PermissionRecord> {
 
 /// The whitelist entries of a service, as stored.
 pub async fn entries(c: &impl GenericClient, service_id: &str) -> StoreResult<Vec<String>> {
-    c.query(
+    q(
+        c,
         "SELECT permission FROM endpoint_service_permissions WHERE endpoint_service_id = $1
          ORDER BY created_at, permission",
         &[&service_id],
@@ -41,7 +44,8 @@ async fn one(
     column: &str,
     value: &str,
 ) -> StoreResult<Option<PermissionRecord>> {
-    c.query_opt(
+    q_opt(
+        c,
         &format!(
             "SELECT {COLUMNS} FROM endpoint_service_permissions
              WHERE endpoint_service_id = $1 AND {column} = $2 FOR UPDATE"
@@ -66,7 +70,8 @@ async fn insert(
 ) -> StoreResult<PermissionRecord> {
     if let Some(mut existing) = one(c, service_id, "permission", p.as_str()).await? {
         if let Some(d) = description.filter(|d| *d != existing.description) {
-            c.execute(
+            x(
+                c,
                 "UPDATE endpoint_service_permissions SET description = $1, updated_at = $2
                  WHERE id = $3",
                 &[&d, &now, &existing.id],
@@ -78,14 +83,14 @@ async fn insert(
         }
         return Ok(existing);
     }
-    let count: i64 = c
-        .query_one(
-            "SELECT COUNT(*) FROM endpoint_service_permissions WHERE endpoint_service_id = $1",
-            &[&service_id],
-        )
-        .await
-        .map_err(pg_error)?
-        .get(0);
+    let count: i64 = q_one(
+        c,
+        "SELECT COUNT(*) FROM endpoint_service_permissions WHERE endpoint_service_id = $1",
+        &[&service_id],
+    )
+    .await
+    .map_err(pg_error)?
+    .get(0);
     if usize::try_from(count).unwrap_or(usize::MAX) >= MAX_WHITELIST {
         return Err(StoreError::WhitelistFull);
     }
@@ -97,7 +102,8 @@ async fn insert(
         created_at: now,
         updated_at: now,
     };
-    c.execute(
+    x(
+        c,
         "INSERT INTO endpoint_service_permissions
              (id, endpoint_service_id, permission, permission_type, description, created_at,
               updated_at)
@@ -123,7 +129,8 @@ async fn lock_whitelist(
     service_id: &str,
 ) -> StoreResult<()> {
     require_service(c, project_id, service_id).await?;
-    c.execute(
+    x(
+        c,
         "SELECT pg_advisory_xact_lock(hashtext($1))",
         &[&format!("vpcep-whitelist:{service_id}")],
     )
@@ -145,7 +152,8 @@ pub async fn add_or_remove(
         if add {
             insert(c, service_id, p, None, now).await?;
         } else {
-            c.execute(
+            x(
+                c,
                 "DELETE FROM endpoint_service_permissions
                  WHERE endpoint_service_id = $1 AND permission = $2",
                 &[&service_id, &p.as_str()],
@@ -187,7 +195,8 @@ pub async fn batch_remove(
         removed.push(record);
     }
     let removed_ids: Vec<&str> = removed.iter().map(|r| r.id.as_str()).collect();
-    c.execute(
+    x(
+        c,
         "DELETE FROM endpoint_service_permissions WHERE id = ANY($1)",
         &[&removed_ids],
     )
@@ -231,7 +240,8 @@ pub async fn update_description(
         .ok_or(StoreError::NotFound)?;
     if record.description != description {
         let now = time::now();
-        c.execute(
+        x(
+            c,
             "UPDATE endpoint_service_permissions SET description = $1, updated_at = $2
              WHERE id = $3",
             &[&description, &now, &record.id],

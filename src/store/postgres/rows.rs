@@ -1,8 +1,9 @@
 //! Row mapping and the shared shape of list queries.
 
+use deadpool_postgres::GenericClient;
 use serde::de::DeserializeOwned;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
 
 use super::pg_error;
 use crate::domain::{Connection, ConnectionStatus, ServiceStatus};
@@ -57,6 +58,45 @@ pub fn connection(row: &Row) -> StoreResult<Connection> {
         description: col(row, 6)?,
         error: json_opt(row, 7)?.unwrap_or_default(),
     })
+}
+
+/// Queries through statements prepared once per pooled connection (`prepare_cached`): a
+/// statement is parsed and planned the first time a connection runs it, then only bound and
+/// executed, which saves a round trip and the planning on every later request.
+pub async fn q(
+    c: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, tokio_postgres::Error> {
+    let statement = c.prepare_cached(sql).await?;
+    c.query(&statement, params).await
+}
+
+pub async fn q_one(
+    c: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Row, tokio_postgres::Error> {
+    let statement = c.prepare_cached(sql).await?;
+    c.query_one(&statement, params).await
+}
+
+pub async fn q_opt(
+    c: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Option<Row>, tokio_postgres::Error> {
+    let statement = c.prepare_cached(sql).await?;
+    c.query_opt(&statement, params).await
+}
+
+pub async fn x(
+    c: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, tokio_postgres::Error> {
+    let statement = c.prepare_cached(sql).await?;
+    c.execute(&statement, params).await
 }
 
 /// A boxed query argument.
@@ -116,11 +156,14 @@ impl ListQuery {
         };
         let total_count: i64 = match self.total {
             Some(total) => total,
-            None => c
-                .query_one(&format!("{}{where_clause}", self.count), &refs(&self.args))
-                .await
-                .map_err(pg_error)?
-                .get(0),
+            None => q_one(
+                c,
+                &format!("{}{where_clause}", self.count),
+                &refs(&self.args),
+            )
+            .await
+            .map_err(pg_error)?
+            .get(0),
         };
         let mut items = Vec::new();
         let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
@@ -144,7 +187,7 @@ impl ListQuery {
             let mut args = self.args;
             args.push(Box::new(i64::from(page.limit)));
             args.push(Box::new(offset));
-            for row in c.query(&sql, &refs(&args)).await.map_err(pg_error)? {
+            for row in q(c, &sql, &refs(&args)).await.map_err(pg_error)? {
                 items.push(map(&row)?);
             }
         }

@@ -1,10 +1,12 @@
 //! Endpoint service rows.
 
-use tokio_postgres::{GenericClient, Row};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
 
 use super::lifecycle::take_fault;
 use super::pg_error;
 use super::rows::{col, json, json_opt, service_status, to_json, ListQuery};
+use super::rows::{q, q_one, q_opt, x};
 use crate::domain::{
     compose_service_name, ids::new_uuid, lifecycle, ports_clash, time, EndpointService, NewService,
     Port, ServiceError, ServicePatch, ServiceStatus, Tenant,
@@ -70,7 +72,7 @@ async fn get_with_name(
         "SELECT {COLUMNS} FROM endpoint_services s WHERE s.id = $1 AND s.project_id = $2{}",
         if lock { " FOR UPDATE" } else { "" }
     );
-    c.query_opt(&sql, &[&id, &project_id])
+    q_opt(c, &sql, &[&id, &project_id])
         .await
         .map_err(pg_error)?
         .as_ref()
@@ -95,7 +97,8 @@ pub async fn require_service(
     project_id: &str,
     service_id: &str,
 ) -> StoreResult<()> {
-    c.query_opt(
+    q_opt(
+        c,
         "SELECT 1 FROM endpoint_services WHERE id = $1 AND project_id = $2 FOR SHARE",
         &[&service_id, &project_id],
     )
@@ -115,7 +118,7 @@ pub async fn get_any(
         "SELECT {COLUMNS} FROM endpoint_services s WHERE s.id = $1{}",
         if lock { " FOR SHARE" } else { "" }
     );
-    Ok(c.query_opt(&sql, &[&id])
+    Ok(q_opt(c, &sql, &[&id])
         .await
         .map_err(pg_error)?
         .as_ref()
@@ -130,17 +133,17 @@ pub async fn describe(
 ) -> StoreResult<Option<EndpointService>> {
     match by {
         DescribeBy::Id(id) => get_any(c, id, false).await,
-        DescribeBy::Name(name) => Ok(c
-            .query_opt(
-                &format!("SELECT {COLUMNS} FROM endpoint_services s WHERE s.service_name = $1"),
-                &[name],
-            )
-            .await
-            .map_err(pg_error)?
-            .as_ref()
-            .map(row)
-            .transpose()?
-            .map(|(s, _)| s)),
+        DescribeBy::Name(name) => Ok(q_opt(
+            c,
+            &format!("SELECT {COLUMNS} FROM endpoint_services s WHERE s.service_name = $1"),
+            &[name],
+        )
+        .await
+        .map_err(pg_error)?
+        .as_ref()
+        .map(row)
+        .transpose()?
+        .map(|(s, _)| s)),
     }
 }
 
@@ -152,13 +155,13 @@ async fn check_ports_free(
     ports: &[Port],
     except_id: Option<&str>,
 ) -> StoreResult<()> {
-    let rows = c
-        .query(
-            "SELECT id, ports FROM endpoint_services WHERE port_id = $1 AND project_id = $2",
-            &[&port_id, &project_id],
-        )
-        .await
-        .map_err(pg_error)?;
+    let rows = q(
+        c,
+        "SELECT id, ports FROM endpoint_services WHERE port_id = $1 AND project_id = $2",
+        &[&port_id, &project_id],
+    )
+    .await
+    .map_err(pg_error)?;
     for r in &rows {
         let id: String = col(r, 0)?;
         if Some(id.as_str()) == except_id {
@@ -179,7 +182,8 @@ pub async fn create(
     new: &NewService,
 ) -> StoreResult<EndpointService> {
     // Two nodes creating services on one backend port check the port mappings one at a time.
-    c.execute(
+    x(
+        c,
         "SELECT pg_advisory_xact_lock(hashtext($1))",
         &[&format!("vpcep-port:{}:{}", owner.project_id, new.port_id)],
     )
@@ -228,7 +232,8 @@ pub async fn create(
     let error_json = (!service.error.is_empty())
         .then(|| to_json(&service.error))
         .transpose()?;
-    c.execute(
+    x(
+        c,
         "INSERT INTO endpoint_services (id, project_id, domain_id, name, service_name, port_id,
              vpc_id, pool_id, server_type, service_type, approval_enabled, status, ip, tcp_proxy,
              description, enable_policy, ip_version, ports, tags, created_at, updated_at,
@@ -305,7 +310,8 @@ pub async fn update(
         return Ok(old);
     }
     if new.ports != old.ports || new.port_id != old.port_id {
-        c.execute(
+        x(
+            c,
             "SELECT pg_advisory_xact_lock(hashtext($1))",
             &[&format!("vpcep-port:{project_id}:{}", new.port_id)],
         )
@@ -314,7 +320,8 @@ pub async fn update(
         check_ports_free(c, project_id, &new.port_id, &new.ports, Some(id)).await?;
     }
     new.updated_at = time::now();
-    c.execute(
+    x(
+        c,
         "UPDATE endpoint_services SET approval_enabled = $1, name = $2, service_name = $3,
              ports = $4, port_id = $5, tcp_proxy = $6, description = $7, ip = $8, updated_at = $9
          WHERE id = $10",
@@ -351,20 +358,21 @@ pub async fn delete(
     ) {
         return Err(StoreError::ServiceBusy);
     }
-    let in_use: bool = c
-        .query_one(
-            "SELECT EXISTS(SELECT 1 FROM endpoints WHERE endpoint_service_id = $1)",
-            &[&id],
-        )
-        .await
-        .map_err(pg_error)?
-        .get(0);
+    let in_use: bool = q_one(
+        c,
+        "SELECT EXISTS(SELECT 1 FROM endpoints WHERE endpoint_service_id = $1)",
+        &[&id],
+    )
+    .await
+    .map_err(pg_error)?
+    .get(0);
     if in_use {
         return Err(StoreError::ServiceInUse);
     }
     if delay_ms > 0 {
         let due = time::now_ms().saturating_add(delay_ms);
-        c.execute(
+        x(
+            c,
             "UPDATE endpoint_services SET status = 'deleting', transition_at = $1,
                  updated_at = $2 WHERE id = $3",
             &[&due, &time::now(), &id],
@@ -372,7 +380,7 @@ pub async fn delete(
         .await
         .map_err(pg_error)?;
     } else {
-        c.execute("DELETE FROM endpoint_services WHERE id = $1", &[&id])
+        x(c, "DELETE FROM endpoint_services WHERE id = $1", &[&id])
             .await
             .map_err(pg_error)?;
     }
@@ -389,7 +397,8 @@ pub async fn fail(
     get_with_name(c, project_id, id, true)
         .await?
         .ok_or(StoreError::NotFound)?;
-    c.execute(
+    x(
+        c,
         "UPDATE endpoint_services SET status = 'failed', error = $1, settled_status = NULL,
              transition_at = NULL, updated_at = $2 WHERE id = $3",
         &[&to_json(&[error])?, &time::now(), &id],
