@@ -18,7 +18,7 @@ use crate::domain::{
 
 /// What can go wrong in the store, in terms the HTTP layer maps to the error catalogue in one place
 /// (`api::error`).
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     /// The resource named in the path does not exist in the caller's project.
     #[error("not found")]

@@ -343,18 +343,23 @@ pub async fn accept_or_reject(
     endpoint_id: &EndpointId,
     action: ConnectionAction,
 ) -> StoreResult<Connection> {
-    services::require_service(c, project_id, service_id).await?;
+    // One lookup finds and locks the connection and proves the service is the caller's; only
+    // when it finds nothing is the service looked up (404 before 400 EndPoint.2013).
     let found = q_opt(
         c,
-        &format!(
-            "SELECT {} FROM endpoints WHERE id = $1 AND endpoint_service_id = $2 FOR UPDATE",
-            rows::CONNECTION_COLUMNS
-        ),
-        &[&endpoint_id.as_str(), &service_id],
+        "SELECT e.id, e.marker_id, e.created_at, e.updated_at, e.domain_id, e.status,
+                e.connection_description, e.error
+         FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id
+         WHERE e.id = $1 AND e.endpoint_service_id = $2 AND s.project_id = $3
+         FOR UPDATE OF e",
+        &[&endpoint_id.as_str(), &service_id, &project_id],
     )
     .await
-    .map_err(pg_error)?
-    .ok_or_else(|| StoreError::NotAConnection(endpoint_id.to_string()))?;
+    .map_err(pg_error)?;
+    let Some(found) = found else {
+        services::require_service(c, project_id, service_id).await?;
+        return Err(StoreError::NotAConnection(endpoint_id.to_string()));
+    };
     let mut conn = rows::connection(&found)?;
     let next = conn.status.apply(action).map_err(StoreError::Transition)?;
     if next != conn.status {

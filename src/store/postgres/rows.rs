@@ -43,10 +43,8 @@ pub fn service_status(row: &Row, idx: usize) -> StoreResult<ServiceStatus> {
         .ok_or_else(|| StoreError::Internal("unknown service status in the database".into()))
 }
 
-/// The columns of a connection, from `endpoints` (no alias).
-pub const CONNECTION_COLUMNS: &str =
-    "id, marker_id, created_at, updated_at, domain_id, status, connection_description, error";
-
+/// A connection from the columns `id, marker_id, created_at, updated_at, domain_id, status,
+/// connection_description, error` of `endpoints`, in that order.
 pub fn connection(row: &Row) -> StoreResult<Connection> {
     Ok(Connection {
         id: col(row, 0)?,

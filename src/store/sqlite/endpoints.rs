@@ -292,39 +292,35 @@ pub fn list_connections(
     q.page(c, page, rows::connection)
 }
 
-/// The connection `id` of `service_id`, if it is one.
-fn connection_of(
-    c: &Connection,
-    service_id: &str,
-    id: &str,
-) -> StoreResult<Option<DomainConnection>> {
-    c.prepare_cached(&format!(
-        "SELECT {} FROM endpoints WHERE id = ?1 AND endpoint_service_id = ?2",
-        rows::CONNECTION_COLUMNS
-    ))
-    .and_then(|mut s| s.query_row([id, service_id], rows::connection).optional())
-    .map_err(db_error)
-}
-
-/// The connection `id` of `service_id`, when that service is in `project_id`: one indexed
-/// lookup that also proves the service is the caller's.
+/// The connection `id` of `service_id` in `project_id`: one indexed lookup that also proves the
+/// service is the caller's. Only when it finds nothing is the service looked up, to tell a
+/// service that is not the caller's (404, checked first) from an id that is not one of its
+/// connections (400 `EndPoint.2013`).
 fn connection_in_project(
     c: &Connection,
     project_id: &str,
     service_id: &str,
     id: &str,
-) -> StoreResult<Option<DomainConnection>> {
-    c.prepare_cached(
-        "SELECT e.id, e.marker_id, e.created_at, e.updated_at, e.domain_id, e.status,
-                e.connection_description, e.error
-         FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id
-         WHERE e.id = ?1 AND e.endpoint_service_id = ?2 AND s.project_id = ?3",
-    )
-    .and_then(|mut s| {
-        s.query_row([id, service_id, project_id], rows::connection)
-            .optional()
-    })
-    .map_err(db_error)
+) -> StoreResult<DomainConnection> {
+    let found = c
+        .prepare_cached(
+            "SELECT e.id, e.marker_id, e.created_at, e.updated_at, e.domain_id, e.status,
+                    e.connection_description, e.error
+             FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id
+             WHERE e.id = ?1 AND e.endpoint_service_id = ?2 AND s.project_id = ?3",
+        )
+        .and_then(|mut s| {
+            s.query_row([id, service_id, project_id], rows::connection)
+                .optional()
+        })
+        .map_err(db_error)?;
+    match found {
+        Some(conn) => Ok(conn),
+        None => {
+            services::require_service(c, project_id, service_id)?;
+            Err(StoreError::NotAConnection(id.to_owned()))
+        }
+    }
 }
 
 pub fn accept_or_reject(
@@ -334,9 +330,7 @@ pub fn accept_or_reject(
     endpoint_id: &EndpointId,
     action: ConnectionAction,
 ) -> StoreResult<DomainConnection> {
-    services::require_service(c, project_id, service_id)?;
-    let mut conn = connection_of(c, service_id, endpoint_id.as_str())?
-        .ok_or_else(|| StoreError::NotAConnection(endpoint_id.to_string()))?;
+    let mut conn = connection_in_project(c, project_id, service_id, endpoint_id.as_str())?;
     let next = conn.status.apply(action).map_err(StoreError::Transition)?;
     if next != conn.status {
         let now = time::now();
@@ -371,15 +365,12 @@ pub fn update_connection_descriptions(
 ) -> StoreResult<Vec<DomainConnection>> {
     let mut current = Vec::with_capacity(updates.len());
     for u in updates {
-        match connection_in_project(c, project_id, service_id, u.id.as_str())? {
-            Some(conn) => current.push(conn),
-            // Either the service is not the caller's (404 first) or the id is not one of its
-            // connections (400).
-            None => {
-                services::require_service(c, project_id, service_id)?;
-                return Err(StoreError::NotAConnection(u.id.to_string()));
-            }
-        }
+        current.push(connection_in_project(
+            c,
+            project_id,
+            service_id,
+            u.id.as_str(),
+        )?);
     }
     for conn in &current {
         conn.status

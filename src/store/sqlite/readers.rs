@@ -3,7 +3,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use rusqlite::Connection;
 use tokio::sync::Semaphore;
@@ -14,7 +14,7 @@ use crate::store::{StoreError, StoreResult};
 pub struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
-    permits: Arc<Semaphore>,
+    permits: Semaphore,
 }
 
 impl Readers {
@@ -22,7 +22,7 @@ impl Readers {
         Self {
             path,
             idle: Mutex::new(Vec::with_capacity(size)),
-            permits: Arc::new(Semaphore::new(size)),
+            permits: Semaphore::new(size),
         }
     }
 

@@ -49,10 +49,8 @@ pub fn service_status(row: &Row<'_>, idx: usize) -> rusqlite::Result<ServiceStat
     ServiceStatus::parse(&s).ok_or_else(|| bad_enum(idx, "service status"))
 }
 
-/// The columns of a connection, from `endpoints` (no alias).
-pub const CONNECTION_COLUMNS: &str =
-    "id, marker_id, created_at, updated_at, domain_id, status, connection_description, error";
-
+/// A connection from the columns `id, marker_id, created_at, updated_at, domain_id, status,
+/// connection_description, error` of `endpoints`, in that order.
 pub fn connection(row: &Row<'_>) -> rusqlite::Result<DomainConnection> {
     Ok(DomainConnection {
         id: row.get(0)?,

@@ -118,7 +118,7 @@ fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
         }
         let outcome = run_batch(&conn, &mut batch);
         for job in batch.drain(..) {
-            job.finish(outcome.clone_shallow());
+            job.finish(outcome.clone());
         }
     }
 }
@@ -150,20 +150,4 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> StoreResult<()> {
         let _ = conn.execute_batch("ROLLBACK");
     }
     result
-}
-
-trait CloneShallow {
-    fn clone_shallow(&self) -> Self;
-}
-
-impl CloneShallow for StoreResult<()> {
-    /// Every job of a batch gets the batch's outcome; errors are re-created from their text.
-    fn clone_shallow(&self) -> Self {
-        match self {
-            Ok(()) => Ok(()),
-            Err(StoreError::Unavailable(m)) => Err(StoreError::Unavailable(m.clone())),
-            Err(StoreError::Timeout) => Err(StoreError::Timeout),
-            Err(e) => Err(StoreError::Internal(e.to_string())),
-        }
-    }
 }
