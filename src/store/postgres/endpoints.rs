@@ -384,8 +384,37 @@ pub async fn accept_or_reject(
     Ok(conn)
 }
 
-/// The seed operation (API.md §1), as in the SQLite backend: the named rows are read and locked
-/// in one statement and the changed ones written in one more, both prepared once per connection.
+/// The seed operation (API.md §1) in one statement, so one round trip in autocommit: it proves
+/// the service is the caller's, finds and locks the named connections (in id order, so two
+/// writers never deadlock), and writes the changed descriptions only if every id is one of the
+/// service's connections and every one of them may change. It returns the rows as they were
+/// (or one row of NULLs when none was found) with the verdict; the errors, in the order of
+/// API.md §2, are then told from those rows as in the SQLite backend.
+const SEED_UPDATE: &str = "WITH svc AS (
+         SELECT id FROM endpoint_services WHERE id = $1 AND project_id = $2
+     ), found AS (
+         SELECT e.id, e.marker_id, e.created_at, e.updated_at, e.domain_id, e.status,
+                e.connection_description, e.error
+         FROM endpoints e
+         WHERE e.endpoint_service_id = (SELECT id FROM svc) AND e.id = ANY($3::text[])
+         ORDER BY e.id
+         FOR UPDATE
+     ), verdict AS (
+         SELECT EXISTS (SELECT 1 FROM svc) AS service_found,
+                (SELECT count(*) FROM found) = cardinality($3::text[])
+                AND NOT EXISTS (SELECT 1 FROM found WHERE status <> ALL ($5::text[])) AS valid
+     ), changed AS (
+         UPDATE endpoints e
+         SET connection_description = u.description, updated_at = $6
+         FROM unnest($3::text[], $4::text[]) AS u(id, description), verdict v
+         WHERE v.service_found AND v.valid
+           AND e.id = u.id AND e.connection_description <> u.description
+         RETURNING e.id
+     )
+     SELECT f.id, f.marker_id, f.created_at, f.updated_at, f.domain_id, f.status,
+            f.connection_description, f.error, v.service_found
+     FROM verdict v LEFT JOIN found f ON true";
+
 pub async fn update_connection_descriptions(
     c: &impl GenericClient,
     project_id: &str,
@@ -393,34 +422,43 @@ pub async fn update_connection_descriptions(
     updates: &[DescriptionUpdate],
 ) -> StoreResult<Vec<Connection>> {
     let ids: Vec<&str> = updates.iter().map(|u| u.id.as_str()).collect();
-    // One statement finds and locks the named connections of the service, in id order (two
-    // writers never deadlock), and proves the service is the caller's.
-    let found = q(
+    let texts: Vec<&str> = updates.iter().map(|u| u.description.as_str()).collect();
+    let changeable: Vec<&str> = ConnectionStatus::ALL
+        .iter()
+        .filter(|s| s.check_description_change().is_ok())
+        .map(|s| s.as_str())
+        .collect();
+    let now = time::now();
+    let rows = q(
         c,
-        "SELECT e.id, e.marker_id, e.created_at, e.updated_at, e.domain_id, e.status,
-                e.connection_description, e.error
-         FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id
-         WHERE e.endpoint_service_id = $1 AND s.project_id = $3 AND e.id = ANY($2)
-         ORDER BY e.id FOR UPDATE OF e",
-        &[&service_id, &ids, &project_id],
+        SEED_UPDATE,
+        &[&service_id, &project_id, &ids, &texts, &changeable, &now],
     )
     .await
     .map_err(pg_error)?;
-    let mut by_id = std::collections::HashMap::with_capacity(found.len());
-    for r in &found {
-        let conn = rows::connection(r)?;
-        by_id.insert(conn.id.clone(), conn);
+    let service_found = match rows.first() {
+        Some(r) => col::<bool>(r, 8)?,
+        None => {
+            return Err(StoreError::Internal(
+                "the seed update returned no row".into(),
+            ))
+        }
+    };
+    if !service_found {
+        return Err(StoreError::NotFound);
+    }
+    let mut by_id = std::collections::HashMap::with_capacity(rows.len());
+    for r in &rows {
+        if col::<Option<String>>(r, 0)?.is_some() {
+            let conn = rows::connection(r)?;
+            by_id.insert(conn.id.clone(), conn);
+        }
     }
     let mut current = Vec::with_capacity(updates.len());
     for u in updates {
         match by_id.remove(u.id.as_str()) {
             Some(conn) => current.push(conn),
-            // Either the service is not the caller's (404 first) or the id is not one of its
-            // connections (400).
-            None => {
-                services::require_service(c, project_id, service_id).await?;
-                return Err(StoreError::NotAConnection(u.id.to_string()));
-            }
+            None => return Err(StoreError::NotAConnection(u.id.to_string())),
         }
     }
     for conn in &current {
@@ -428,27 +466,12 @@ pub async fn update_connection_descriptions(
             .check_description_change()
             .map_err(StoreError::Transition)?;
     }
-    let now = time::now();
-    let mut changed_ids = Vec::new();
-    let mut changed_texts = Vec::new();
+    // What the statement wrote: the changed descriptions, with the same time.
     for (conn, u) in current.iter_mut().zip(updates) {
         if conn.description != u.description.as_str() {
             conn.description = u.description.as_str().to_owned();
             conn.updated_at = now;
-            changed_ids.push(conn.id.clone());
-            changed_texts.push(conn.description.clone());
         }
-    }
-    if !changed_ids.is_empty() {
-        x(
-            c,
-            "UPDATE endpoints SET connection_description = u.description, updated_at = $3
-             FROM unnest($1::text[], $2::text[]) AS u(id, description)
-             WHERE endpoints.id = u.id",
-            &[&changed_ids, &changed_texts, &now],
-        )
-        .await
-        .map_err(pg_error)?;
     }
     current.sort_by(|a, b| {
         b.created_at

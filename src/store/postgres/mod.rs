@@ -219,6 +219,25 @@ fn pg_error(e: tokio_postgres::Error) -> StoreError {
 
 /// Runs `$body` (an expression using the transaction `$tx`) in a transaction, committing on
 /// success, retrying conflicts up to `MAX_ATTEMPTS` times with a short backoff.
+/// Runs `attempt` again (as `in_tx!` does a transaction) when PostgreSQL reports a conflict.
+async fn retry_conflicts<T, F, Fut>(mut attempt: F) -> StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = StoreResult<T>>,
+{
+    let mut n = 1u32;
+    loop {
+        match attempt().await {
+            Err(StoreError::Conflict) if n < MAX_ATTEMPTS => {
+                tracing::debug!(attempt = n, "write conflict; retrying");
+                tokio::time::sleep(Duration::from_millis(u64::from(n) * 5)).await;
+                n += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 macro_rules! in_tx {
     ($store:expr, |$tx:ident| $body:expr) => {{
         let mut attempt = 1u32;
@@ -523,11 +542,12 @@ impl Store for PostgresStore {
         service_id: String,
         updates: Vec<DescriptionUpdate>,
     ) -> StoreResult<Vec<Connection>> {
-        in_tx!(self, |tx| endpoints::update_connection_descriptions(
-            tx,
-            &project_id,
-            &service_id,
-            &updates
-        ))
+        // One statement in autocommit: no BEGIN/COMMIT round trips (see the function).
+        retry_conflicts(|| async {
+            let client = self.client().await?;
+            endpoints::update_connection_descriptions(&client, &project_id, &service_id, &updates)
+                .await
+        })
+        .await
     }
 }
