@@ -129,6 +129,28 @@ async fn transitional_states_refuse_what_the_reference_forbids() {
 }
 
 #[tokio::test]
+async fn a_connection_that_refuses_the_change_leaves_the_others_of_the_request_unchanged() {
+    let app = TestApp::with_args(&["--transition-delay", DELAY]);
+    let sid = str_of(
+        &app.create_service(&crate::helpers::service_body(false))
+            .await
+            .ok()["id"],
+    );
+    poll_status(&app, &format!("/vpc-endpoint-services/{sid}"), "available").await;
+    let settled = str_of(&app.new_endpoint(&sid).await["id"]);
+    poll_status(&app, &format!("/vpc-endpoints/{settled}"), "accepted").await;
+    app.set_descriptions(&sid, &[(&settled, "kept")]).await.ok();
+    let before = app.connection(&sid, &settled).await;
+
+    // Named after a connection that takes the change, one being created refuses it.
+    let creating = str_of(&app.new_endpoint(&sid).await["id"]);
+    app.set_descriptions(&sid, &[(&settled, "changed"), (&creating, "x")])
+        .await
+        .assert_error(409, "EndPoint.2019");
+    assert_eq!(app.connection(&sid, &settled).await, before);
+}
+
+#[tokio::test]
 async fn pending_transitions_complete_after_a_restart() {
     let mut app = TestApp::with_args(&["--transition-delay", "1500ms"]);
     let r = app

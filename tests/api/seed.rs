@@ -566,6 +566,44 @@ async fn seed_moves_updated_at_only_on_a_real_change() {
 }
 
 #[tokio::test]
+async fn seed_keeps_updated_at_of_an_unchanged_description_named_after_a_changed_one() {
+    let app = TestApp::spawn();
+    let (sid, ids) = app.service_with_connections(2).await;
+    app.set_descriptions(&sid, &[(&ids[0], "same"), (&ids[1], "old")])
+        .await
+        .ok();
+    let t0 = app.connection(&sid, &ids[0]).await["updated_at"].clone();
+    let u0 = app.connection(&sid, &ids[1]).await["updated_at"].clone();
+    sleep_past_second().await;
+
+    // The changed one first, then the unchanged one.
+    let r = app
+        .set_descriptions(&sid, &[(&ids[1], "new"), (&ids[0], "same")])
+        .await;
+    let body = r.ok();
+    let item = |id: &str| -> Value {
+        body["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} missing from {body}"))
+    };
+    assert_eq!(item(&ids[0])["updated_at"], t0);
+    assert_eq!(item(&ids[0])["description"], "same");
+    let u1 = item(&ids[1])["updated_at"].clone();
+    assert!(
+        str_of(&u1) > str_of(&u0),
+        "updated_at did not move: {u0} -> {u1}"
+    );
+    assert_eq!(item(&ids[1])["description"], "new");
+    assert_eq!(app.connection(&sid, &ids[0]).await["updated_at"], t0);
+    assert_eq!(app.connection(&sid, &ids[1]).await["updated_at"], u1);
+    assert_eq!(app.connection(&sid, &ids[1]).await["description"], "new");
+}
+
+#[tokio::test]
 async fn seed_response_holds_exactly_the_named_connections_in_order() {
     let app = TestApp::spawn();
     let sid = app.new_service(false).await;
