@@ -389,7 +389,10 @@ pub async fn accept_or_reject(
 /// writers never deadlock), and writes the changed descriptions only if every id is one of the
 /// service's connections and every one of them may change. It returns the rows as they were
 /// (or one row of NULLs when none was found) with the verdict; the errors, in the order of
-/// API.md §2, are then told from those rows as in the SQLite backend.
+/// API.md §2, are then told from those rows as in the SQLite backend. The UPDATE is driven by
+/// the locked rows and their primary key, so its plan is an index lookup per row whatever the
+/// planner thinks of the table's size (a plan that joined `endpoints` by `id` was planned, on a
+/// small table, as a sequential scan, and such a plan stays cached on the connection).
 const SEED_UPDATE: &str = "WITH svc AS (
          SELECT id FROM endpoint_services WHERE id = $1 AND project_id = $2
      ), found AS (
@@ -406,9 +409,10 @@ const SEED_UPDATE: &str = "WITH svc AS (
      ), changed AS (
          UPDATE endpoints e
          SET connection_description = u.description, updated_at = $6
-         FROM unnest($3::text[], $4::text[]) AS u(id, description), verdict v
+         FROM found f, unnest($3::text[], $4::text[]) AS u(id, description), verdict v
          WHERE v.service_found AND v.valid
-           AND e.id = u.id AND e.connection_description <> u.description
+           AND u.id = f.id AND f.connection_description <> u.description
+           AND e.marker_id = f.marker_id
          RETURNING e.id
      )
      SELECT f.id, f.marker_id, f.created_at, f.updated_at, f.domain_id, f.status,
