@@ -353,3 +353,60 @@ async fn total_count_follows_creations_status_changes_and_deletions() {
     // connection_count counts creating and accepted connections.
     assert_eq!(services.ok()["endpoint_services"][0]["connection_count"], 1);
 }
+
+/// The counts behind `total_count` and `connection_count` are kept by triggers (spread over
+/// several rows per status on PostgreSQL); concurrent creations, decisions and deletions on one
+/// service must leave them exact.
+#[tokio::test]
+async fn counts_stay_exact_under_concurrent_creations_decisions_and_deletions() {
+    let app = TestApp::spawn();
+    let sid = app.new_service(true).await;
+    let api: Caller = (*app).clone();
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..24 {
+        let (api, sid) = (api.clone(), sid.clone());
+        tasks.spawn(async move { str_of(&api.new_endpoint(&sid).await["id"]) });
+    }
+    let ids: Vec<String> = tasks.join_all().await;
+
+    // 8 accepted, 8 rejected, 8 left pending; then 4 of the accepted and 4 of the pending go.
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, id) in ids.iter().take(16).enumerate() {
+        let (api, sid, id) = (api.clone(), sid.clone(), id.clone());
+        let verb = if i < 8 { "receive" } else { "reject" };
+        tasks.spawn(async move {
+            api.accept_or_reject(&sid, &action(verb, &[&id])).await.ok();
+        });
+    }
+    tasks.join_all().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for id in ids[..4].iter().chain(&ids[16..20]) {
+        let (api, id) = (api.clone(), id.clone());
+        tasks.spawn(async move {
+            api.delete_endpoint(&id).await.assert_status(204);
+        });
+    }
+    tasks.join_all().await;
+
+    let expected = [
+        ("", 16),
+        ("status=accepted", 4),
+        ("status=rejected", 8),
+        ("status=pendingAcceptance", 4),
+    ];
+    for (filter, want) in expected {
+        let r = app
+            .list_connections(&sid, &format!("limit=1000&{filter}"))
+            .await;
+        let body = r.ok();
+        assert_eq!(body["total_count"], want, "{filter}: {body}");
+        assert_eq!(
+            body["connections"].as_array().unwrap().len(),
+            want,
+            "{filter}"
+        );
+    }
+    let services = app.list_services("").await;
+    assert_eq!(services.ok()["endpoint_services"][0]["connection_count"], 4);
+}

@@ -53,6 +53,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_connection_counts",
         include_str!("../migrations/postgres/0004_connection_counts.sql"),
     ),
+    (
+        "0005_sharded_connection_counts",
+        include_str!("../migrations/postgres/0005_sharded_connection_counts.sql"),
+    ),
 ];
 
 /// Attempts of a transaction that keeps failing with a serialization failure or a deadlock.

@@ -45,6 +45,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_connection_counts",
         include_str!("../migrations/sqlite/0004_connection_counts.sql"),
     ),
+    (
+        "0005_sharded_connection_counts",
+        include_str!("../migrations/sqlite/0005_sharded_connection_counts.sql"),
+    ),
 ];
 
 /// Read connections kept open; two cores serve more than enough readers with this.
