@@ -337,18 +337,7 @@ async fn total_count_follows_creations_status_changes_and_deletions() {
         ("status=rejected", 2),
         ("status=failed", 0),
     ];
-    for (filter, want) in expected {
-        let r = app
-            .list_connections(&sid, &format!("limit=1000&{filter}"))
-            .await;
-        let body = r.ok();
-        assert_eq!(body["total_count"], want, "{filter}: {body}");
-        assert_eq!(
-            body["connections"].as_array().unwrap().len(),
-            want,
-            "{filter}"
-        );
-    }
+    assert_listed(&app, &sid, &expected).await;
     let services = app.list_services("").await;
     // connection_count counts creating and accepted connections.
     assert_eq!(services.ok()["endpoint_services"][0]["connection_count"], 1);
@@ -395,18 +384,24 @@ async fn counts_stay_exact_under_concurrent_creations_decisions_and_deletions() 
         ("status=rejected", 8),
         ("status=pendingAcceptance", 4),
     ];
+    assert_listed(&app, &sid, &expected).await;
+    let services = app.list_services("").await;
+    assert_eq!(services.ok()["endpoint_services"][0]["connection_count"], 4);
+}
+
+/// For each `(filter, n)`: ListServiceConnections with that filter lists `n` connections and
+/// says `total_count` n.
+async fn assert_listed(app: &TestApp, sid: &str, expected: &[(&str, usize)]) {
     for (filter, want) in expected {
         let r = app
-            .list_connections(&sid, &format!("limit=1000&{filter}"))
+            .list_connections(sid, &format!("limit=1000&{filter}"))
             .await;
         let body = r.ok();
-        assert_eq!(body["total_count"], want, "{filter}: {body}");
+        assert_eq!(body["total_count"], *want, "{filter}: {body}");
         assert_eq!(
             body["connections"].as_array().unwrap().len(),
-            want,
+            *want,
             "{filter}"
         );
     }
-    let services = app.list_services("").await;
-    assert_eq!(services.ok()["endpoint_services"][0]["connection_count"], 4);
 }

@@ -513,6 +513,17 @@ async fn seed_keeps_connection_description_apart_from_endpoint_description() {
     );
 }
 
+/// The item of a seed response's `connections` with this id.
+fn named(body: &Value, id: &str) -> Value {
+    body["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("{id} missing from {body}"))
+}
+
 #[tokio::test]
 async fn seed_moves_updated_at_only_on_a_real_change() {
     let app = TestApp::spawn();
@@ -542,15 +553,7 @@ async fn seed_moves_updated_at_only_on_a_real_change() {
         .set_descriptions(&sid, &[(&ids[0], "changed"), (&ids[1], "new")])
         .await;
     let body = r.ok();
-    let item = |id: &str| -> Value {
-        body["connections"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .cloned()
-            .unwrap_or_else(|| panic!("{id} missing from {body}"))
-    };
+    let item = |id: &str| named(body, id);
     assert_eq!(
         item(&ids[0])["updated_at"],
         t1,
@@ -581,15 +584,7 @@ async fn seed_keeps_updated_at_of_an_unchanged_description_named_after_a_changed
         .set_descriptions(&sid, &[(&ids[1], "new"), (&ids[0], "same")])
         .await;
     let body = r.ok();
-    let item = |id: &str| -> Value {
-        body["connections"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .cloned()
-            .unwrap_or_else(|| panic!("{id} missing from {body}"))
-    };
+    let item = |id: &str| named(body, id);
     assert_eq!(item(&ids[0])["updated_at"], t0);
     assert_eq!(item(&ids[0])["description"], "same");
     let u1 = item(&ids[1])["updated_at"].clone();
