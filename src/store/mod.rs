@@ -163,6 +163,42 @@ pub struct DescriptionUpdate {
     pub description: Description,
 }
 
+/// The seed operation's rules once its connections are found, in request order (API.md §1),
+/// for both backends: each must be in a state that allows the change (the first that is not is
+/// the error); then each description that differs is set, with `updated_at = now`, and an
+/// unchanged one keeps its `updated_at`. Returns the indices of the changed connections, which
+/// the caller writes (or, on PostgreSQL, has written).
+pub fn apply_description_updates(
+    current: &mut [Connection],
+    updates: &[DescriptionUpdate],
+    now: i64,
+) -> StoreResult<Vec<usize>> {
+    for conn in current.iter() {
+        conn.status
+            .check_description_change()
+            .map_err(StoreError::Transition)?;
+    }
+    let mut changed = Vec::new();
+    for (i, (conn, u)) in current.iter_mut().zip(updates).enumerate() {
+        if conn.description != u.description.as_str() {
+            conn.description = u.description.as_str().to_owned();
+            conn.updated_at = now;
+            changed.push(i);
+        }
+    }
+    Ok(changed)
+}
+
+/// The order of a seed response: the default order of ListServiceConnections (newest first,
+/// then by id).
+pub fn sort_as_listed(connections: &mut [Connection]) {
+    connections.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+}
+
 /// Most whitelist entries one service may hold.
 pub const MAX_WHITELIST: usize = 500;
 
@@ -349,5 +385,83 @@ pub async fn open(url: &str, pg: &postgres::Options) -> anyhow::Result<DynStore>
         anyhow::bail!(
             "unsupported database URL: expected sqlite://PATH or postgres://USER@HOST:PORT/DB"
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(id: &str, created_at: i64, status: ConnectionStatus, description: &str) -> Connection {
+        Connection {
+            id: id.to_owned(),
+            marker_id: created_at,
+            created_at,
+            updated_at: created_at,
+            domain_id: "d".into(),
+            status,
+            description: description.into(),
+            error: Vec::new(),
+        }
+    }
+
+    fn update(id: &str, description: &str) -> DescriptionUpdate {
+        DescriptionUpdate {
+            id: EndpointId::parse(id).expect("uuid"),
+            description: Description::parse(description).expect("description"),
+        }
+    }
+
+    const A: &str = "00000000-0000-4000-8000-00000000000a";
+    const B: &str = "00000000-0000-4000-8000-00000000000b";
+    const C: &str = "00000000-0000-4000-8000-00000000000c";
+
+    #[test]
+    fn only_real_changes_are_applied_and_move_updated_at() {
+        let mut current = vec![
+            conn(A, 1, ConnectionStatus::Accepted, "same"),
+            conn(B, 2, ConnectionStatus::Rejected, "old"),
+        ];
+        let changed =
+            apply_description_updates(&mut current, &[update(A, "same"), update(B, "new")], 9)
+                .expect("allowed");
+        assert_eq!(changed, [1]);
+        assert_eq!(
+            (current[0].description.as_str(), current[0].updated_at),
+            ("same", 1)
+        );
+        assert_eq!(
+            (current[1].description.as_str(), current[1].updated_at),
+            ("new", 9)
+        );
+    }
+
+    #[test]
+    fn the_first_connection_that_refuses_the_change_is_the_error_and_nothing_is_applied() {
+        let mut current = vec![
+            conn(A, 1, ConnectionStatus::Accepted, "a"),
+            conn(B, 2, ConnectionStatus::Deleting, "b"),
+            conn(C, 3, ConnectionStatus::Creating, "c"),
+        ];
+        let before = current.clone();
+        let updates = [update(A, "x"), update(B, "x"), update(C, "x")];
+        let err = apply_description_updates(&mut current, &updates, 9).expect_err("refused");
+        assert!(
+            matches!(err, StoreError::Transition(TransitionError::BeingDeleted)),
+            "{err:?}"
+        );
+        assert_eq!(current, before);
+    }
+
+    #[test]
+    fn a_seed_response_is_in_list_order() {
+        let mut items = vec![
+            conn(B, 1, ConnectionStatus::Accepted, ""),
+            conn(C, 2, ConnectionStatus::Accepted, ""),
+            conn(A, 1, ConnectionStatus::Accepted, ""),
+        ];
+        sort_as_listed(&mut items);
+        let ids: Vec<&str> = items.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, [C, A, B]);
     }
 }

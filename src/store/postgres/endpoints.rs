@@ -14,7 +14,8 @@ use crate::domain::{
     AUTO_IP_LAST,
 };
 use crate::store::{
-    ConnectionFilter, DescriptionUpdate, EndpointFilter, Page, PageRequest, StoreError, StoreResult,
+    apply_description_updates, sort_as_listed, ConnectionFilter, DescriptionUpdate, EndpointFilter,
+    Page, PageRequest, StoreError, StoreResult,
 };
 
 const SELECT: &str = "SELECT e.id, e.marker_id, e.project_id, e.domain_id, \
@@ -465,22 +466,8 @@ pub async fn update_connection_descriptions(
             None => return Err(StoreError::NotAConnection(u.id.to_string())),
         }
     }
-    for conn in &current {
-        conn.status
-            .check_description_change()
-            .map_err(StoreError::Transition)?;
-    }
     // What the statement wrote: the changed descriptions, with the same time.
-    for (conn, u) in current.iter_mut().zip(updates) {
-        if conn.description != u.description.as_str() {
-            conn.description = u.description.as_str().to_owned();
-            conn.updated_at = now;
-        }
-    }
-    current.sort_by(|a, b| {
-        b.created_at
-            .cmp(&a.created_at)
-            .then_with(|| a.id.cmp(&b.id))
-    });
+    apply_description_updates(&mut current, updates, now)?;
+    sort_as_listed(&mut current);
     Ok(current)
 }

@@ -221,9 +221,8 @@ fn pg_error(e: tokio_postgres::Error) -> StoreError {
     }
 }
 
-/// Runs `$body` (an expression using the transaction `$tx`) in a transaction, committing on
-/// success, retrying conflicts up to `MAX_ATTEMPTS` times with a short backoff.
-/// Runs `attempt` again (as `in_tx!` does a transaction) when PostgreSQL reports a conflict.
+/// Runs `attempt` until it does not fail with a conflict (a serialization failure or a
+/// deadlock), at most `MAX_ATTEMPTS` times, with a short backoff.
 async fn retry_conflicts<T, F, Fut>(mut attempt: F) -> StoreResult<T>
 where
     F: FnMut() -> Fut,
@@ -242,31 +241,22 @@ where
     }
 }
 
+/// Runs `$body` (an expression using the transaction `$tx`) in a transaction, committing on
+/// success, with conflicts retried (`retry_conflicts`).
 macro_rules! in_tx {
-    ($store:expr, |$tx:ident| $body:expr) => {{
-        let mut attempt = 1u32;
-        loop {
-            let result = async {
-                let mut client = $store.client().await?;
-                let txn = client.transaction().await.map_err(pg_error)?;
-                let value = {
-                    let $tx: &deadpool_postgres::Transaction<'_> = &txn;
-                    $body.await?
-                };
-                txn.commit().await.map_err(pg_error)?;
-                Ok(value)
-            }
-            .await;
-            match result {
-                Err(StoreError::Conflict) if attempt < MAX_ATTEMPTS => {
-                    tracing::debug!(attempt, "write conflict; retrying");
-                    tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 5)).await;
-                    attempt += 1;
-                }
-                other => break other,
-            }
-        }
-    }};
+    ($store:expr, |$tx:ident| $body:expr) => {
+        retry_conflicts(|| async {
+            let mut client = $store.client().await?;
+            let txn = client.transaction().await.map_err(pg_error)?;
+            let value = {
+                let $tx: &deadpool_postgres::Transaction<'_> = &txn;
+                $body.await?
+            };
+            txn.commit().await.map_err(pg_error)?;
+            Ok(value)
+        })
+        .await
+    };
 }
 
 #[async_trait]

@@ -12,7 +12,8 @@ use crate::domain::{
     AUTO_IP_FIRST, AUTO_IP_LAST,
 };
 use crate::store::{
-    ConnectionFilter, DescriptionUpdate, EndpointFilter, Page, PageRequest, StoreError, StoreResult,
+    apply_description_updates, sort_as_listed, ConnectionFilter, DescriptionUpdate, EndpointFilter,
+    Page, PageRequest, StoreError, StoreResult,
 };
 
 const SELECT: &str = "SELECT e.id, e.marker_id, e.project_id, e.domain_id, \
@@ -372,29 +373,18 @@ pub fn update_connection_descriptions(
             u.id.as_str(),
         )?);
     }
-    for conn in &current {
-        conn.status
-            .check_description_change()
-            .map_err(StoreError::Transition)?;
-    }
-    let now = time::now();
-    let mut stmt = c
-        .prepare_cached(
-            "UPDATE endpoints SET connection_description = ?1, updated_at = ?2 WHERE id = ?3",
-        )
-        .map_err(db_error)?;
-    for (conn, u) in current.iter_mut().zip(updates) {
-        if conn.description != u.description.as_str() {
-            stmt.execute(params![u.description.as_str(), now, conn.id])
+    let changed = apply_description_updates(&mut current, updates, time::now())?;
+    if !changed.is_empty() {
+        let mut stmt = c
+            .prepare_cached(
+                "UPDATE endpoints SET connection_description = ?1, updated_at = ?2 WHERE id = ?3",
+            )
+            .map_err(db_error)?;
+        for conn in changed.iter().map(|&i| &current[i]) {
+            stmt.execute(params![conn.description, conn.updated_at, conn.id])
                 .map_err(db_error)?;
-            conn.description = u.description.as_str().to_owned();
-            conn.updated_at = now;
         }
     }
-    current.sort_by(|a, b| {
-        b.created_at
-            .cmp(&a.created_at)
-            .then_with(|| a.id.cmp(&b.id))
-    });
+    sort_as_listed(&mut current);
     Ok(current)
 }
