@@ -117,23 +117,10 @@ async fn resources_and_credentials_survive_a_restart() {
 async fn sigterm_lets_an_in_flight_seed_update_finish() {
     let mut app = TestApp::spawn();
     let (sid, ids) = app.service_with_connections(1).await;
-    let path = format!(
-        "/v1/{}/vpc-endpoint-services/{sid}/connections/description",
-        app.project_id()
-    );
     let body = serde_json::json!({"connections": [{"id": ids[0], "description": "in flight"}]})
         .to_string();
     let len = body.len().to_string();
-    let head = request_head(
-        app.addr(),
-        "PUT",
-        &path,
-        &[
-            ("X-Auth-Token", app.token()),
-            ("Content-Type", "application/json"),
-            ("Content-Length", &len),
-        ],
-    );
+    let head = app.seed_head(&sid, &len);
     let mut conn = app.raw();
     conn.send(format!("{head}{}", &body[..10]).as_bytes())
         .unwrap();

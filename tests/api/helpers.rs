@@ -553,6 +553,29 @@ impl TestApp {
     pub fn raw(&self) -> RawConn {
         RawConn::connect(self.addr())
     }
+
+    /// The full path of the seed operation on one of the owner's services.
+    pub fn seed_path(&self, sid: &str) -> String {
+        format!(
+            "/v1/{}/vpc-endpoint-services/{sid}/connections/description",
+            self.project_id()
+        )
+    }
+
+    /// The head of a seed request with the owner's token and a JSON body of `content_length`
+    /// bytes, for tests that send (or hold back) the body themselves over `raw()`.
+    pub fn seed_head(&self, sid: &str, content_length: &str) -> String {
+        request_head(
+            self.addr(),
+            "PUT",
+            &self.seed_path(sid),
+            &[
+                ("X-Auth-Token", self.token()),
+                ("Content-Type", "application/json"),
+                ("Content-Length", content_length),
+            ],
+        )
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -336,10 +336,7 @@ fn chunked(body: &[u8], chunk: usize) -> Vec<u8> {
 async fn chunked_body_over_the_limit_is_413() {
     let app = TestApp::with_args(&["--max-body-bytes", "1024"]);
     let (sid, ids) = app.service_with_connections(1).await;
-    let path = format!(
-        "/v1/{}/vpc-endpoint-services/{sid}/connections/description",
-        app.project_id()
-    );
+    let path = app.seed_path(&sid);
     let headers = [
         ("X-Auth-Token", app.token()),
         ("Content-Type", "application/json"),
@@ -387,20 +384,7 @@ async fn chunked_body_over_the_limit_is_413() {
 async fn stalled_body_is_408() {
     let app = TestApp::with_args(&["--read-timeout", "1s"]);
     let (sid, _) = app.service_with_connections(1).await;
-    let path = format!(
-        "/v1/{}/vpc-endpoint-services/{sid}/connections/description",
-        app.project_id()
-    );
-    let head = request_head(
-        app.addr(),
-        "PUT",
-        &path,
-        &[
-            ("X-Auth-Token", app.token()),
-            ("Content-Type", "application/json"),
-            ("Content-Length", "100"),
-        ],
-    );
+    let head = app.seed_head(&sid, "100");
     let mut conn = app.raw();
     conn.send(format!("{head}{{\"connecti").as_bytes()).unwrap();
     let started = Instant::now();
@@ -424,22 +408,9 @@ async fn stalled_body_is_408() {
 async fn default_read_timeout_does_not_cut_a_slow_but_steady_client() {
     let app = TestApp::spawn();
     let (sid, ids) = app.service_with_connections(1).await;
-    let path = format!(
-        "/v1/{}/vpc-endpoint-services/{sid}/connections/description",
-        app.project_id()
-    );
     let body = json!({"connections": [{"id": ids[0], "description": "slow"}]}).to_string();
     let len = body.len().to_string();
-    let head = request_head(
-        app.addr(),
-        "PUT",
-        &path,
-        &[
-            ("X-Auth-Token", app.token()),
-            ("Content-Type", "application/json"),
-            ("Content-Length", &len),
-        ],
-    );
+    let head = app.seed_head(&sid, &len);
     let mut conn = app.raw();
     conn.send(head.as_bytes()).unwrap();
     let (a, b) = body.split_at(body.len() / 2);
@@ -750,24 +721,11 @@ fn seed_body_of_size(id: &str, size: usize) -> String {
 async fn body_limit_is_inclusive() {
     let app = TestApp::with_args(&["--max-body-bytes", "1024"]);
     let (sid, ids) = app.service_with_connections(1).await;
-    let path = format!(
-        "/v1/{}/vpc-endpoint-services/{sid}/connections/description",
-        app.project_id()
-    );
     for (size, status) in [(1024, 200), (1025, 413)] {
         let body = seed_body_of_size(&ids[0], size);
         assert_eq!(body.len(), size);
         let len = size.to_string();
-        let head = request_head(
-            app.addr(),
-            "PUT",
-            &path,
-            &[
-                ("X-Auth-Token", app.token()),
-                ("Content-Type", "application/json"),
-                ("Content-Length", &len),
-            ],
-        );
+        let head = app.seed_head(&sid, &len);
         let mut conn = app.raw();
         conn.send(format!("{head}{body}").as_bytes()).unwrap();
         let r = conn.read_response(SHORT).unwrap().expect("a response");
@@ -831,22 +789,9 @@ async fn path_project_id_is_matched_case_insensitively() {
 async fn in_flight_limit_answers_503_with_retry_after() {
     let app = TestApp::with_args(&["--max-in-flight", "1"]);
     let (sid, ids) = app.service_with_connections(1).await;
-    let path = format!(
-        "/v1/{}/vpc-endpoint-services/{sid}/connections/description",
-        app.project_id()
-    );
     let body = json!({"connections": [{"id": ids[0], "description": "held"}]}).to_string();
     let len = body.len().to_string();
-    let head = request_head(
-        app.addr(),
-        "PUT",
-        &path,
-        &[
-            ("X-Auth-Token", app.token()),
-            ("Content-Type", "application/json"),
-            ("Content-Length", &len),
-        ],
-    );
+    let head = app.seed_head(&sid, &len);
     // One request holds the only slot while its body is still arriving.
     let mut held = app.raw();
     held.send(format!("{head}{}", &body[..10]).as_bytes())
