@@ -109,8 +109,8 @@ pub enum SignatureError {
     UnsupportedAlgorithm(&'static str),
     #[error("unsupported Authorization scheme: SDK-HMAC-SHA256 or SDK-HMAC-SM3 is required")]
     UnsupportedScheme,
-    #[error("host and x-sdk-date must be signed")]
-    RequiredHeadersNotSigned,
+    #[error("X-Sdk-Date must be among the signed headers")]
+    DateNotSigned,
     #[error("signed header {0} is missing")]
     MissingSignedHeader(String),
     #[error("signed header {0} is repeated")]
@@ -140,7 +140,7 @@ pub enum SignatureError {
 pub struct Authorization {
     pub algorithm: Algorithm,
     pub access_key: String,
-    /// Lower-case, sorted, unique, and holding `host` and `x-sdk-date`.
+    /// Lower-case, sorted, unique, and holding `x-sdk-date`.
     pub signed_headers: Vec<String>,
     /// The 32 decoded bytes.
     signature: Vec<u8>,
@@ -236,7 +236,15 @@ impl Authorization {
 }
 
 /// §7 step 3: lower-case valid header names, strictly increasing in byte order (sorted and
-/// unique), with `host` and `x-sdk-date` among them.
+/// unique), with `x-sdk-date` among them.
+///
+/// `host` is not required, as Huawei's API gateway does not require it: the Go signers (the
+/// Terraform provider's golangsdk, the Go SDK v3) sign the keys of Go's header map, and Go keeps
+/// the host outside it, so they never sign `host` (§12). When `host` is signed, it is verified
+/// like any signed header, against the `Host` header as received (§6). An unsigned `host` only
+/// lets a captured request be replayed, within the date window, to another server that holds the
+/// same credential; the gateway accepts that, and so does vpcep. `x-project-id` and
+/// `content-type` need not be signed either (the caller checks `X-Project-Id`, signed or not).
 fn parse_signed_headers(list: &str) -> Result<Vec<String>, SignatureError> {
     let names: Vec<String> = list.split(';').map(str::to_owned).collect();
     let valid = |name: &String| {
@@ -247,8 +255,8 @@ fn parse_signed_headers(list: &str) -> Result<Vec<String>, SignatureError> {
             "SignedHeaders must be lower-case header names, sorted and unique",
         ));
     }
-    if !names.iter().any(|n| n == "host") || !names.iter().any(|n| n == "x-sdk-date") {
-        return Err(SignatureError::RequiredHeadersNotSigned);
+    if !names.iter().any(|n| n == "x-sdk-date") {
+        return Err(SignatureError::DateNotSigned);
     }
     Ok(names)
 }
@@ -841,20 +849,32 @@ mod tests {
     }
 
     #[test]
-    fn authorization_requires_host_and_date_to_be_signed() {
-        for signed in [
-            "host",
-            "x-sdk-date",
-            "content-type;x-sdk-date",
-            "host;user-agent",
-        ] {
+    fn authorization_requires_the_date_to_be_signed() {
+        for signed in ["host", "content-type;host;user-agent", "accept;user-agent"] {
             let value = auth_value("SDK-HMAC-SHA256", signed, SIG);
             let err = Authorization::parse(&value).unwrap_err();
-            assert!(
-                matches!(err, SignatureError::RequiredHeadersNotSigned),
-                "{signed:?}"
+            assert!(matches!(err, SignatureError::DateNotSigned), "{signed:?}");
+            assert_eq!(
+                err.to_string(),
+                "X-Sdk-Date must be among the signed headers"
             );
-            assert_eq!(err.to_string(), "host and x-sdk-date must be signed");
+        }
+    }
+
+    /// What the Go signers sign (§12): never `host`; golangsdk signs `accept`, `user-agent` and,
+    /// with a body, `content-type`; the Go SDK v3 leaves `content-type` out.
+    #[test]
+    fn authorization_accepts_the_go_signers_header_sets() {
+        for signed in [
+            "accept;user-agent;x-sdk-date",
+            "accept;content-type;user-agent;x-sdk-date",
+            "user-agent;x-sdk-date",
+            "x-sdk-date",
+            "host;x-sdk-date",
+        ] {
+            let value = auth_value("SDK-HMAC-SHA256", signed, SIG);
+            let auth = Authorization::parse(&value).unwrap();
+            assert_eq!(auth.signed_headers.join(";"), signed);
         }
     }
 
