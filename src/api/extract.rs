@@ -1,7 +1,8 @@
 //! Extractors that turn requests into validated inputs or into our errors, in the order of checks
 //! of API.md §2. [`Ctx`] runs the whole preamble of a `/v1` request: `Accept` (406) →
-//! authentication (401) → path id syntax (400) → project match (403) → the body within its size
-//! limit and read timeout (413, 408). Handlers then parse the body ([`Ctx::json`]) and the query
+//! authentication (401) → path id syntax (400) → project match of the path and of any
+//! `X-Project-Id` header (403) → the body within its size limit and read timeout (413, 408).
+//! [`Caller`] does the same for the IAM discovery routes, which have no project in their path. Handlers then parse the body ([`Ctx::json`]) and the query
 //! ([`QueryParams`]). axum's own rejections are plain text, so none of its body or path
 //! extractors reach a client.
 //!
@@ -64,7 +65,7 @@ pub struct Ctx {
 }
 
 /// How a request proved who it is.
-enum Caller {
+enum Identity {
     Token(Credential),
     Signed(Credential, signing::Authorization),
 }
@@ -82,7 +83,7 @@ fn unauthorized(reason: impl std::fmt::Display) -> ApiError {
 }
 
 /// Header-level authentication: a signature's form, date and access key, or a token.
-async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Caller, ApiError> {
+async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Identity, ApiError> {
     if let Some(parsed) = signing::Authorization::from_headers(headers) {
         let auth = parsed.map_err(unauthorized)?;
         signing::check_date(headers, time::OffsetDateTime::now_utc()).map_err(unauthorized)?;
@@ -92,7 +93,7 @@ async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Caller, A
                 .credential_by_access_key(auth.access_key.clone()))
             .await?
             .ok_or_else(|| unauthorized("Unknown access key"))?;
-        return Ok(Caller::Signed(credential, auth));
+        return Ok(Identity::Signed(credential, auth));
     }
     let token = headers
         .get("x-auth-token")
@@ -104,7 +105,7 @@ async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Caller, A
         .db(state.store.credential_by_token(hash_token(token)))
         .await?
         .ok_or_else(|| unauthorized("Unknown token"))?;
-    Ok(Caller::Token(credential))
+    Ok(Identity::Token(credential))
 }
 
 /// The ids of the path, lowercased, each checked for syntax with its own code.
@@ -147,22 +148,95 @@ impl PathIds {
     }
 }
 
-/// 403 unless the path's project is the credential's (and a signed `X-Project-Id`, when there is
-/// one, names it too).
+/// 403 unless the path's project is the credential's, and [`check_project_header`].
 fn check_project(
     ids: &PathIds,
     credential: &Credential,
-    signed_project: Option<&str>,
+    headers: &HeaderMap,
 ) -> Result<(), ApiError> {
-    let own = credential.project_id.to_ascii_lowercase();
-    let forbidden = |why: &str| Err(ApiError::with(ErrorCode::Forbidden, why.to_owned()));
-    if ids.project_id != own {
-        return forbidden("The project in the path is not the credential's project.");
+    if ids.project_id != credential.project_id.to_ascii_lowercase() {
+        return Err(ApiError::with(
+            ErrorCode::Forbidden,
+            "The project in the path is not the credential's project.",
+        ));
     }
-    if signed_project.is_some_and(|p| !p.trim().eq_ignore_ascii_case(&own)) {
-        return forbidden("X-Project-Id is not the credential's project.");
+    check_project_header(credential, headers)
+}
+
+/// 403 unless every `X-Project-Id` header names the credential's project (the path's, on `/v1`
+/// routes). Signed or not: the Go signers add `X-Project-Id` after signing (signing README §12),
+/// so an unsigned one is what the Terraform provider sends, and a request must not say two
+/// different things about which project it acts in.
+fn check_project_header(credential: &Credential, headers: &HeaderMap) -> Result<(), ApiError> {
+    let own = &credential.project_id;
+    let names_own = |v: &axum::http::HeaderValue| {
+        std::str::from_utf8(v.as_bytes()).is_ok_and(|p| p.trim().eq_ignore_ascii_case(own))
+    };
+    if headers.get_all("x-project-id").iter().all(names_own) {
+        Ok(())
+    } else {
+        Err(ApiError::with(
+            ErrorCode::Forbidden,
+            "X-Project-Id is not the credential's project.",
+        ))
     }
-    Ok(())
+}
+
+/// The caller of a route without a project in its path (the IAM discovery of `api::iam`):
+/// `Accept` (406) → authentication, with the body read first for signed requests (401, 413,
+/// 408) → `X-Project-Id` (403).
+pub struct Caller {
+    pub credential: Credential,
+}
+
+impl FromRequest<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (mut parts, body) = req.into_parts();
+        AcceptsJson::from_request_parts(&mut parts, state).await?;
+        let credential = match authenticate(&parts.headers, state).await? {
+            Identity::Token(credential) => {
+                read_body(&parts.headers, body, state).await?;
+                credential
+            }
+            Identity::Signed(credential, auth) => {
+                verify_signed(&parts, body, state, &credential, &auth).await?;
+                credential
+            }
+        };
+        check_project_header(&credential, &parts.headers)?;
+        tracing::Span::current().record("access_key", credential.access_key.as_str());
+        Ok(Caller { credential })
+    }
+}
+
+/// Reads the body of a signed request (within its limits) and verifies the signature over it.
+async fn verify_signed(
+    parts: &Parts,
+    body: Body,
+    state: &AppState,
+    credential: &Credential,
+    auth: &signing::Authorization,
+) -> Result<Bytes, ApiError> {
+    let body = read_body(&parts.headers, body, state).await?;
+    let request = signing::SignedRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        body: &body,
+    };
+    let options = signing::Options::default();
+    if let Err(e) = signing::verify(&request, auth, &credential.secret_key, options) {
+        if tracing::enabled!(tracing::Level::TRACE) {
+            // The canonical request holds no secret; it shows what was signed.
+            let canonical = signing::canonical_request(&request, auth, options, true);
+            tracing::trace!(?canonical, "signature mismatch");
+        }
+        return Err(unauthorized(e));
+    }
+    Ok(body)
 }
 
 impl FromRequest<AppState> for Ctx {
@@ -171,42 +245,19 @@ impl FromRequest<AppState> for Ctx {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let (mut parts, body) = req.into_parts();
         AcceptsJson::from_request_parts(&mut parts, state).await?;
-        let caller = authenticate(&parts.headers, state).await?;
-        let (credential, ids, body) = match caller {
-            Caller::Token(credential) => {
+        let (credential, ids, body) = match authenticate(&parts.headers, state).await? {
+            Identity::Token(credential) => {
                 let ids = PathIds::extract(&mut parts, state).await?;
-                check_project(&ids, &credential, None)?;
+                check_project(&ids, &credential, &parts.headers)?;
                 let body = read_body(&parts.headers, body, state).await?;
                 (credential, ids, body)
             }
-            Caller::Signed(credential, auth) => {
+            Identity::Signed(credential, auth) => {
                 // The signature covers the body: read it (within its limits), verify, and only
                 // then look at the path and the project.
-                let body = read_body(&parts.headers, body, state).await?;
-                let request = signing::SignedRequest {
-                    method: parts.method.as_str(),
-                    path: parts.uri.path(),
-                    query: parts.uri.query(),
-                    headers: &parts.headers,
-                    body: &body,
-                };
-                let options = signing::Options::default();
-                if let Err(e) = signing::verify(&request, &auth, &credential.secret_key, options) {
-                    if tracing::enabled!(tracing::Level::TRACE) {
-                        // The canonical request holds no secret; it shows what was signed.
-                        let canonical = signing::canonical_request(&request, &auth, options, true);
-                        tracing::trace!(?canonical, "signature mismatch");
-                    }
-                    return Err(unauthorized(e));
-                }
+                let body = verify_signed(&parts, body, state, &credential, &auth).await?;
                 let ids = PathIds::extract(&mut parts, state).await?;
-                // An unsigned X-Project-Id is not trusted, so it is not checked either.
-                let signed_project = auth
-                    .is_signed("x-project-id")
-                    .then(|| parts.headers.get("x-project-id"))
-                    .flatten()
-                    .map(|v| v.to_str().unwrap_or("\u{fffd}"));
-                check_project(&ids, &credential, signed_project)?;
+                check_project(&ids, &credential, &parts.headers)?;
                 (credential, ids, body)
             }
         };

@@ -6,6 +6,7 @@ mod endpoints;
 pub mod error;
 mod extract;
 mod faults;
+mod iam;
 mod openapi;
 mod permissions;
 mod render;

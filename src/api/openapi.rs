@@ -101,6 +101,7 @@ const TAG_TAGS: &str = "Tags";
 const TAG_QUOTAS: &str = "Quotas";
 const TAG_OPERATIONS: &str = "Operations";
 const TAG_FAULTS: &str = "Fault injection";
+const TAG_IAM: &str = "IAM discovery";
 
 fn doc(op: Operation) -> Doc {
     use ErrorCode as C;
@@ -435,6 +436,39 @@ fn doc(op: Operation) -> Doc {
             conflict: WRITE_CONFLICT,
             ..BASE
         },
+        O::KeystoneListAuthDomains => Doc {
+            tag: TAG_IAM,
+            summary: "The caller's account (IAM discovery)",
+            description: "Not a VPCEP operation: what the Terraform provider asks at start when \
+                          it has no `domain_id`, answered from the calling credential. Its \
+                          `domains[0].id` is the credential's `domain_id`.",
+            success: Success::Json("KeystoneListAuthDomainsResponse"),
+            ..BASE
+        },
+        O::KeystoneListProjects => Doc {
+            tag: TAG_IAM,
+            summary: "The caller's project, if it passes the filters (IAM discovery)",
+            description: "Not a VPCEP operation: what the SDKs and the Terraform provider ask at \
+                          start when they have no project id (`?name=<region>`), answered from \
+                          the calling credential. The project is named after the server's \
+                          region; `page` and `per_page` are ignored.",
+            query: &[
+                "iam_project_name",
+                "iam_domain_id",
+                "iam_parent_id",
+                "iam_enabled",
+                "iam_is_domain",
+            ],
+            success: Success::Json("KeystoneListProjectsResponse"),
+            ..BASE
+        },
+        O::KeystoneListAuthProjects => Doc {
+            tag: TAG_IAM,
+            summary: "The projects the caller may act in: its own (IAM discovery)",
+            description: "Not a VPCEP operation, answered from the calling credential.",
+            success: Success::Json("KeystoneListProjectsResponse"),
+            ..BASE
+        },
         O::ListServicePublicDetails => {
             not_implemented(TAG_SERVICES, "List public endpoint services")
         }
@@ -664,7 +698,8 @@ fn shared_responses() -> Map<String, Value> {
     put(
         "Forbidden",
         error_response(
-            "The path's `project_id` (or a signed `X-Project-Id`) is not the credential's project.",
+            "The path's `project_id`, or an `X-Project-Id` header (signed or not), is not the \
+             credential's project.",
             &[C::Forbidden],
         ),
     );
@@ -779,7 +814,7 @@ fn build() -> Value {
             "description": "A VPC Endpoint control plane that speaks the Huawei Cloud VPCEP v1 \
                             REST API, so that the official SDKs and tools work unchanged. Every \
                             `/v1` and `/v2` operation needs `X-Auth-Token` or AK/SK request \
-                            signing. Every response carries `X-Request-Id`; every error body \
+                            signing, and so do the IAM discovery routes under `/v3`. Every response carries `X-Request-Id`; every error body \
                             has `error_code`/`error_msg` and `error{code, message}`. Operations \
                             marked `x-vpcep-not-implemented` answer 501 until vpcep implements \
                             them.",
@@ -794,6 +829,7 @@ fn build() -> Value {
             {"name": TAG_TAGS, "description": "Resource tags."},
             {"name": TAG_QUOTAS, "description": "Quotas."},
             {"name": TAG_OPERATIONS, "description": "Running vpcep (no authentication)."},
+            {"name": TAG_IAM, "description": "Not part of the VPCEP API: the IAM lookups that clients make at start, answered from the calling credential."},
             {"name": TAG_FAULTS, "description": "Not part of the VPCEP API: failures on demand, for tests of clients."},
         ],
         "security": [{"token": []}, {"aksk": []}],

@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use super::error::{ApiError, ErrorCode};
 use super::extract::Ctx;
-use super::{connections, endpoints, faults, health, permissions, services, versions, AppState};
+use super::{
+    connections, endpoints, faults, health, iam, permissions, services, versions, AppState,
+};
 
 const SERVICES: &str = "/v1/{project_id}/vpc-endpoint-services";
 const SERVICE: &str = "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}";
@@ -42,6 +44,8 @@ operations! {
     AddOrRemoveServicePermissions, BatchAddEndpointServicePermissions,
     BatchRemoveEndpointServicePermissions, ListServicePermissionsDetails,
     UpdateEndpointServicePermissionDesc,
+    // The IAM discovery that clients make at start (`api::iam`).
+    KeystoneListAuthDomains, KeystoneListProjects, KeystoneListAuthProjects,
     // Not implemented yet: 501.
     ListServicePublicDetails, UpdateEndpointServiceName, UpdateEndpointWhite,
     UpdateEndpointPolicy, DeleteEndpointPolicy, UpdateEndpointRoutetable, ListQuotaDetails,
@@ -76,6 +80,9 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/{version}", O::ListSpecifiedVersionDetails),
     r("GET", "/health", O::Health),
     r("GET", "/openapi.json", O::OpenApi),
+    r("GET", "/v3/auth/domains", O::KeystoneListAuthDomains),
+    r("GET", "/v3/projects", O::KeystoneListProjects),
+    r("GET", "/v3/auth/projects", O::KeystoneListAuthProjects),
     r("POST", SERVICES, O::CreateEndpointService),
     r("GET", SERVICES, O::ListEndpointService),
     r(
@@ -326,6 +333,9 @@ pub(super) fn method_router(route: &Route) -> MethodRouter<AppState> {
         O::UpdateEndpointServicePermissionDesc => {
             on(f, permissions::update_endpoint_service_permission_desc)
         }
+        O::KeystoneListAuthDomains => on(f, iam::keystone_list_auth_domains),
+        O::KeystoneListProjects => on(f, iam::keystone_list_projects),
+        O::KeystoneListAuthProjects => on(f, iam::keystone_list_auth_projects),
         O::InjectEndpointFailure => on(f, faults::inject_endpoint_failure),
         O::InjectServiceFailure => on(f, faults::inject_service_failure),
         O::InjectCreationFailures => on(f, faults::inject_creation_failures),

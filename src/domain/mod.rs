@@ -1,8 +1,10 @@
 //! The rules of VPCEP, with no I/O: validated value types, the connection and service state
-//! machines, who may connect to a service, and the resource models the store returns.
+//! machines, who may connect to a service, the resource models the store returns, and what the
+//! IAM discovery calls show of a credential.
 //!
 //! Everything here is parsed once at the HTTP edge, so the store and the handlers never re-check.
 
+pub mod iam;
 pub mod ids;
 pub mod lifecycle;
 pub mod model;

@@ -6,6 +6,7 @@ mod connections;
 mod durability;
 mod endpoints;
 mod faults;
+mod go_clients;
 mod helpers;
 mod isolation;
 mod lifecycle;

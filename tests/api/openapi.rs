@@ -578,10 +578,16 @@ async fn errors_the_server_produces_are_documented() {
         r.assert_error(401, "EndPoint.0003");
         check("an unknown token", r.status, &r.body);
 
-        let other = ids.with("project_id", OTHER_PROJECT).fill(&op.path);
-        let r = send(&app, &op.method, &other, token, &[], body).await;
+        if op.path_parameters().iter().any(|n| n == "project_id") {
+            let other = ids.with("project_id", OTHER_PROJECT).fill(&op.path);
+            let r = send(&app, &op.method, &other, token, &[], body).await;
+            r.assert_error(403, "EndPoint.0004");
+            check("another project", r.status, &r.body);
+        }
+        let foreign = [("X-Project-Id", OTHER_PROJECT)];
+        let r = send(&app, &op.method, &path, token, &foreign, body).await;
         r.assert_error(403, "EndPoint.0004");
-        check("another project", r.status, &r.body);
+        check("an X-Project-Id of another project", r.status, &r.body);
 
         for name in op.path_parameters() {
             let bad = ids.with(&name, "bad_id").fill(&op.path);

@@ -1,9 +1,13 @@
-//! A test-side AK/SK signer that signs requests the way the official Python SDK does
-//! (`spec/signing/README.md` §2–§5, §9), written from the README and not from
-//! `vpcep::auth::signing`, so that the two cannot share a mistake. `signer_matches_the_sdk_*`
-//! below proves it against the SDK's own vectors.
+//! A test-side AK/SK signer that signs requests the way the official clients do
+//! (`spec/signing/README.md` §2–§5, §9, §12), written from the README and not from
+//! `vpcep::auth::signing`, so that the two cannot share a mistake. It models three clients
+//! ([`Client`]), which differ in which headers they sign: the Python SDK signs every header it
+//! holds, `host` and `X-Project-Id` among them; the Terraform provider's golangsdk never signs
+//! `host` and adds `X-Project-Id` after signing; the Go SDK v3 signs neither `host` nor
+//! `content-type`. `signer_matches_*` below proves it against the Python SDK's vectors and against
+//! requests captured from the Terraform provider.
 //!
-//! [`Req`] describes a call as the SDK would make it; [`Req::sign`] gives a [`Signed`] request
+//! [`Req`] describes a call as the client would make it; [`Req::sign`] gives a [`Signed`] request
 //! whose parts stay editable, so a test can tamper with it after signing and then send it with
 //! reqwest ([`Signed::send`]) or byte for byte over TCP ([`Signed::send_raw`]).
 
@@ -23,6 +27,26 @@ use crate::helpers::{Credential, RawResponse, Resp, TestApp};
 
 /// The User-Agent the SDK sends, with our own suffix (README §10).
 pub const USER_AGENT: &str = "huaweicloud-usdk-python/3.0; vpcep-tests";
+
+/// The User-Agent of the Terraform provider's requests (README §12).
+pub const GOLANGSDK_USER_AGENT: &str = "terraform-provider-iac golangsdk/2.0.0";
+
+/// The User-Agent of the Go SDK v3.
+pub const GO_SDK_V3_USER_AGENT: &str = "huaweicloud-usdk-go/3.0";
+
+/// Which client's signing a [`Req`] models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    /// The official Python SDK: every header it holds is signed, `Host` and `X-Project-Id` too.
+    PythonSdk,
+    /// The Terraform provider's `golangsdk` signer: the keys of Go's header map at signing time
+    /// (`accept;user-agent;x-sdk-date`, and `content-type` when there is a body). Go keeps the
+    /// host outside that map, so `host` is never signed; `X-Project-Id` is set after signing.
+    Golangsdk,
+    /// The Go SDK v3: its header parameters, `X-Project-Id` included, but never `content-type`,
+    /// and `host` only when the caller adds one (it does not by default).
+    GoSdkV3,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algo {
@@ -220,9 +244,10 @@ pub fn sign(
     }
 }
 
-/// A VPCEP call as the Python SDK builds it before signing.
+/// A VPCEP call as a client builds it before signing.
 #[derive(Debug, Clone)]
 pub struct Req {
+    client: Client,
     method: String,
     resource_path: String,
     query: Vec<(String, String)>,
@@ -236,19 +261,86 @@ impl Req {
     /// `application/json`, User-Agent, `X-Project-Id: project`, `X-Sdk-Date` (now) and
     /// `Host: 127.0.0.1:PORT`, exactly as reqwest would send it (§2).
     pub fn sdk(app: &TestApp, project: &str, method: &str, rest: &str) -> Req {
+        Req::path(app, method, &format!("/v1/{project}{rest}")).header("X-Project-Id", project)
+    }
+
+    /// `METHOD path` as the Python SDK sends it to an IAM endpoint (README §10): no
+    /// Content-Type and no X-Project-Id.
+    pub fn sdk_iam(app: &TestApp, method: &str, path: &str) -> Req {
+        let mut req = Req::path(app, method, path);
+        req.headers.retain(|(k, _)| k != "Content-Type");
+        req
+    }
+
+    fn path(app: &TestApp, method: &str, resource_path: &str) -> Req {
+        Req::path_at(&app.addr().to_string(), method, resource_path)
+    }
+
+    fn path_at(host: &str, method: &str, resource_path: &str) -> Req {
         Req {
+            client: Client::PythonSdk,
             method: method.to_string(),
-            resource_path: format!("/v1/{project}{rest}"),
+            resource_path: resource_path.to_string(),
             query: Vec::new(),
             headers: vec![
                 ("Content-Type".into(), "application/json".into()),
                 ("User-Agent".into(), USER_AGENT.into()),
-                ("X-Project-Id".into(), project.into()),
                 ("X-Sdk-Date".into(), sdk_date(OffsetDateTime::now_utc())),
-                ("Host".into(), app.addr().to_string()),
+                ("Host".into(), host.to_string()),
             ],
             body: Vec::new(),
             unsigned: Vec::new(),
+        }
+    }
+
+    /// `METHOD /v1/{project}{rest}` as the Terraform provider sends it (README §12, the
+    /// captured requests): `User-Agent`, `Accept: application/json`, `X-Sdk-Date`,
+    /// `Content-Type: application/json` when there is a body, all signed; `Host` sent unsigned;
+    /// `X-Project-Id: project` added after signing.
+    pub fn golangsdk(app: &TestApp, project: &str, method: &str, rest: &str) -> Req {
+        Req::golangsdk_path(app, method, &format!("/v1/{project}{rest}"))
+            .header("X-Project-Id", project)
+    }
+
+    /// Any path as golangsdk sends it, e.g. the provider's IAM calls (no X-Project-Id).
+    pub fn golangsdk_path(app: &TestApp, method: &str, path: &str) -> Req {
+        Req::golangsdk_at(&app.addr().to_string(), method, path)
+    }
+
+    fn golangsdk_at(host: &str, method: &str, path: &str) -> Req {
+        let mut req = Req::path_at(host, method, path);
+        req.client = Client::Golangsdk;
+        req.headers = vec![
+            ("Host".into(), host.to_string()),
+            ("User-Agent".into(), GOLANGSDK_USER_AGENT.into()),
+            ("Accept".into(), "application/json".into()),
+            ("Content-Type".into(), "application/json".into()),
+            ("X-Sdk-Date".into(), sdk_date(OffsetDateTime::now_utc())),
+        ];
+        req
+    }
+
+    /// `METHOD /v1/{project}{rest}` as the Go SDK v3 sends it: `User-Agent`, `X-Project-Id` and
+    /// `X-Sdk-Date` signed; `Content-Type` and `Host` sent unsigned.
+    pub fn go_sdk_v3(app: &TestApp, project: &str, method: &str, rest: &str) -> Req {
+        let mut req = Req::path(app, method, &format!("/v1/{project}{rest}"));
+        req.client = Client::GoSdkV3;
+        req.headers = vec![
+            ("Host".into(), app.addr().to_string()),
+            ("User-Agent".into(), GO_SDK_V3_USER_AGENT.into()),
+            ("Content-Type".into(), "application/json".into()),
+            ("X-Project-Id".into(), project.into()),
+            ("X-Sdk-Date".into(), sdk_date(OffsetDateTime::now_utc())),
+        ];
+        req
+    }
+
+    /// `METHOD /v1/{project}{rest}` as `client` sends it.
+    pub fn of(client: Client, app: &TestApp, project: &str, method: &str, rest: &str) -> Req {
+        match client {
+            Client::PythonSdk => Req::sdk(app, project, method, rest),
+            Client::Golangsdk => Req::golangsdk(app, project, method, rest),
+            Client::GoSdkV3 => Req::go_sdk_v3(app, project, method, rest),
         }
     }
 
@@ -285,16 +377,39 @@ impl Req {
         self
     }
 
+    /// Signs as [`Client`] says this client does.
     pub fn sign(&self, key: &Key) -> Signed {
-        sign(
+        let mut headers = self.headers.clone();
+        let mut unsigned = self.unsigned.clone();
+        let mut after_signing = Vec::new();
+        match self.client {
+            Client::PythonSdk => {}
+            Client::Golangsdk => {
+                // Go's Request.Host is not in Request.Header; Content-Type is set only with a
+                // body; X-Project-Id is added to the request after the signer ran.
+                unsigned.push("Host".into());
+                if self.body.is_empty() {
+                    headers.retain(|(k, _)| k != "Content-Type");
+                }
+                after_signing.extend(headers.iter().filter(|(k, _)| k == "X-Project-Id").cloned());
+                headers.retain(|(k, _)| k != "X-Project-Id");
+            }
+            Client::GoSdkV3 => {
+                unsigned.push("Host".into());
+                unsigned.push("Content-Type".into());
+            }
+        }
+        let mut signed = sign(
             key,
             &self.method,
             &self.resource_path,
             &self.query,
-            self.headers.clone(),
+            headers,
             &self.body,
-            &self.unsigned,
-        )
+            &unsigned,
+        );
+        signed.headers.extend(after_signing);
+        signed
     }
 }
 
@@ -492,6 +607,70 @@ mod vectors {
                 out["wire_request_target"].as_str().unwrap(),
                 "{id}"
             );
+        }
+    }
+
+    /// The Terraform provider's requests, captured on the wire (`data/golangsdk-captured.json`):
+    /// [`Client::Golangsdk`] rebuilds each one, header for header, and signs it to the same
+    /// signature.
+    #[test]
+    fn signer_matches_the_terraform_providers_captured_requests() {
+        let doc: Value =
+            serde_json::from_str(include_str!("../data/golangsdk-captured.json")).expect("JSON");
+        let cred = &doc["credential"];
+        let text = |v: &Value| v.as_str().expect("a string").to_string();
+        let requests = doc["requests"].as_array().expect("requests");
+        assert_eq!(requests.len(), 4);
+        for captured in requests {
+            let headers: Vec<(String, String)> = captured["headers"]
+                .as_array()
+                .expect("headers")
+                .iter()
+                .map(|h| (text(&h[0]), text(&h[1])))
+                .collect();
+            let get = |name: &str| {
+                headers
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_else(|| panic!("no {name}"))
+            };
+            let target = text(&captured["target"]);
+            let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+            let mut req = Req::golangsdk_at(&get("Host"), &text(&captured["method"]), path)
+                .header("X-Sdk-Date", &get("X-Sdk-Date"))
+                .header("X-Project-Id", &get("X-Project-Id"))
+                .body(text(&captured["body"]));
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                req = req.query(k, v);
+            }
+            let key = Key {
+                access_key: text(&cred["access_key"]),
+                secret_key: text(&cred["secret_key"]),
+                algo: match captured["algorithm"].as_str() {
+                    Some("SDK-HMAC-SM3") => Algo::Sm3,
+                    _ => Algo::Sha256,
+                },
+            };
+            let signed = req.sign(&key);
+            assert_eq!(
+                signed.header("Authorization"),
+                Some(get("Authorization").as_str()),
+                "{target}\n{}",
+                signed.canonical_request
+            );
+            // The same headers, but for what Go's transport adds.
+            let names = |h: &[(String, String)]| {
+                let mut n: Vec<String> = h
+                    .iter()
+                    .map(|(k, _)| k.to_ascii_lowercase())
+                    .filter(|k| k != "accept-encoding" && k != "content-length")
+                    .collect();
+                n.sort();
+                n
+            };
+            assert_eq!(names(&signed.headers), names(&headers), "{target}");
         }
     }
 
