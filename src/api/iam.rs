@@ -2,7 +2,9 @@
 //! KeystoneListAuthDomains (`GET /v3/auth/domains`: the Terraform provider without `domain_id`,
 //! the SDKs' global credentials without a domain id), KeystoneListProjects
 //! (`GET /v3/projects?name=<region>`: the SDKs' and the provider's project lookup) and
-//! KeystoneListAuthProjects (`GET /v3/auth/projects`). Each is answered from the calling
+//! KeystoneListAuthProjects (`GET /v3/auth/projects`), and KeystoneShowCatalog
+//! (`GET /v3/auth/catalog`, which golangsdk lists at start in provider versions that do not set
+//! `WithUserCatalog`; a failure there stops the provider). Each is answered from the calling
 //! credential alone, authenticated like every `/v1` route, in the JSON shapes of Huawei Cloud's
 //! IAM (Keystone v3) that the clients parse: `domains[0].id`, `projects[0].id`. What a credential
 //! shows is a rule of `domain::iam`.
@@ -111,5 +113,38 @@ pub async fn keystone_list_auth_projects(
     Json(json!({
         "projects": [project(&own, &base)],
         "links": collection_links(&base, "/v3/auth/projects"),
+    }))
+}
+
+/// `GET /v3/auth/catalog`: the services this address serves, as Keystone lists them: IAM (these
+/// routes) and VPCEP, in the server's region. Clients with endpoint overrides (the Terraform
+/// provider) only need the call to succeed; others may find vpcep here.
+pub async fn keystone_show_catalog(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+) -> Json<Value> {
+    let base = base(&headers);
+    let region = &state.settings.region;
+    let entry = |kind: &str, url: String| {
+        json!({
+            "id": kind,
+            "name": kind,
+            "type": kind,
+            "endpoints": [{
+                "id": format!("{kind}-{region}"),
+                "interface": "public",
+                "region": region,
+                "region_id": region,
+                "url": url,
+            }],
+        })
+    };
+    Json(json!({
+        "catalog": [
+            entry("identity", format!("{base}/v3")),
+            entry("vpcep", format!("{base}/v1/{}", caller.credential.project_id)),
+        ],
+        "links": collection_links(&base, "/v3/auth/catalog"),
     }))
 }

@@ -469,6 +469,15 @@ fn doc(op: Operation) -> Doc {
             success: Success::Json("KeystoneListProjectsResponse"),
             ..BASE
         },
+        O::KeystoneShowCatalog => Doc {
+            tag: TAG_IAM,
+            summary: "The services at this address (IAM discovery)",
+            description: "Not a VPCEP operation: the Keystone service catalog, which older \
+                          versions of the Terraform provider list at start: `identity` and \
+                          `vpcep`, in the server's region, the latter with the caller's project.",
+            success: Success::Json("KeystoneShowCatalogResponse"),
+            ..BASE
+        },
         O::ListServicePublicDetails => {
             not_implemented(TAG_SERVICES, "List public endpoint services")
         }

@@ -45,7 +45,7 @@ operations! {
     BatchRemoveEndpointServicePermissions, ListServicePermissionsDetails,
     UpdateEndpointServicePermissionDesc,
     // The IAM discovery that clients make at start (`api::iam`).
-    KeystoneListAuthDomains, KeystoneListProjects, KeystoneListAuthProjects,
+    KeystoneListAuthDomains, KeystoneListProjects, KeystoneListAuthProjects, KeystoneShowCatalog,
     // Not implemented yet: 501.
     ListServicePublicDetails, UpdateEndpointServiceName, UpdateEndpointWhite,
     UpdateEndpointPolicy, DeleteEndpointPolicy, UpdateEndpointRoutetable, ListQuotaDetails,
@@ -83,6 +83,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/v3/auth/domains", O::KeystoneListAuthDomains),
     r("GET", "/v3/projects", O::KeystoneListProjects),
     r("GET", "/v3/auth/projects", O::KeystoneListAuthProjects),
+    r("GET", "/v3/auth/catalog", O::KeystoneShowCatalog),
     r("POST", SERVICES, O::CreateEndpointService),
     r("GET", SERVICES, O::ListEndpointService),
     r(
@@ -336,6 +337,7 @@ pub(super) fn method_router(route: &Route) -> MethodRouter<AppState> {
         O::KeystoneListAuthDomains => on(f, iam::keystone_list_auth_domains),
         O::KeystoneListProjects => on(f, iam::keystone_list_projects),
         O::KeystoneListAuthProjects => on(f, iam::keystone_list_auth_projects),
+        O::KeystoneShowCatalog => on(f, iam::keystone_show_catalog),
         O::InjectEndpointFailure => on(f, faults::inject_endpoint_failure),
         O::InjectServiceFailure => on(f, faults::inject_service_failure),
         O::InjectCreationFailures => on(f, faults::inject_creation_failures),

@@ -1,11 +1,12 @@
-//! AK/SK request signing as the official Huawei Cloud SDKs do it (`SDK-HMAC-SHA256`, the SDK
-//! default, and `SDK-HMAC-SM3`): parsing `Authorization`, the `X-Sdk-Date` window, the canonical
+//! AK/SK request signing as the official Huawei Cloud clients do it (`SDK-HMAC-SHA256`, the
+//! default, and `SDK-HMAC-SM3`), verified as Huawei's API gateway verifies it: parsing
+//! `Authorization` (only `x-sdk-date` must be signed), the `X-Sdk-Date` window, the canonical
 //! request rebuilt from the request as received (raw path, raw query, header bytes, body bytes),
 //! and the constant-time comparison.
 //!
-//! This module owns the algorithm only. Looking up the secret key by access key, deciding which
-//! signed headers a route requires (e.g. `x-project-id`) and turning a [`SignatureError`] into a
-//! response belong to the caller. The rules are `spec/signing/README.md`; "§N" below cites it.
+//! This module owns the algorithm only. Looking up the secret key by access key, checking
+//! `X-Project-Id` against the path (signed or not) and turning a [`SignatureError`] into a
+//! response belong to the caller (`api::extract`). The rules are `spec/signing/README.md`; "§N" below cites it.
 //!
 //! Nothing here panics on any input, and no error message carries the secret key, the signature
 //! or any other credential: messages are short reasons that may be sent to the client.

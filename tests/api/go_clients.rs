@@ -524,6 +524,21 @@ async fn iam_discovery_answers_from_the_calling_credential() {
                 assert_eq!(p[0]["domain_id"], who.domain_id.as_str());
                 assert_eq!(projects.ok()["links"]["next"], Value::Null);
 
+                let catalog = iam(&app, client, "/v3/auth/catalog")
+                    .sign(&k)
+                    .send(&app)
+                    .await;
+                let entries = &catalog.ok()["catalog"];
+                let vpcep = entries
+                    .as_array()
+                    .and_then(|a| a.iter().find(|e| e["type"] == "vpcep"))
+                    .unwrap_or_else(|| panic!("no vpcep entry: {}", catalog.text));
+                assert_eq!(
+                    vpcep["endpoints"][0]["url"],
+                    format!("{}/v1/{}", app.base(), who.project_id).as_str()
+                );
+                assert_eq!(vpcep["endpoints"][0]["region"], "local-1");
+
                 let auth_projects = iam(&app, client, "/v3/auth/projects")
                     .sign(&k)
                     .send(&app)
@@ -584,7 +599,12 @@ async fn iam_discovery_is_authenticated_like_every_route() {
     let app = TestApp::spawn();
     let k = Key::sha256(&app.owner);
     let sibling = app.new_project_in_owner_account();
-    for path in ["/v3/auth/domains", "/v3/projects", "/v3/auth/projects"] {
+    for path in [
+        "/v3/auth/domains",
+        "/v3/projects",
+        "/v3/auth/projects",
+        "/v3/auth/catalog",
+    ] {
         // A token works too.
         let token = Resp::from_reqwest(
             app.client
