@@ -5,6 +5,7 @@
 //! IAM discovery those clients make at start; and the controls that must still be refused
 //! (signing README §7, §12).
 
+use reqwest::Method;
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
@@ -594,6 +595,15 @@ async fn iam_project_lookup_by_another_region_or_filter_finds_nothing() {
         .assert_error(400, "EndPoint.0002");
 }
 
+/// An unsigned request, with a token or without anything.
+async fn plain(app: &TestApp, method: Method, path: &str, token: Option<&str>) -> Resp {
+    let mut rb = app.client.request(method, app.url(path));
+    if let Some(token) = token {
+        rb = rb.header("X-Auth-Token", token);
+    }
+    Resp::from_reqwest(rb.send().await.expect("send")).await
+}
+
 #[tokio::test]
 async fn iam_discovery_is_authenticated_like_every_route() {
     let app = TestApp::spawn();
@@ -605,20 +615,9 @@ async fn iam_discovery_is_authenticated_like_every_route() {
         "/v3/auth/projects",
         "/v3/auth/catalog",
     ] {
-        // A token works too.
-        let token = Resp::from_reqwest(
-            app.client
-                .get(app.url(path))
-                .header("X-Auth-Token", app.token())
-                .send()
-                .await
-                .expect("send"),
-        )
-        .await;
-        token.ok();
-        // Nothing, or a bad token: 401.
-        let none =
-            Resp::from_reqwest(app.client.get(app.url(path)).send().await.expect("send")).await;
+        // A token works too; nothing is 401.
+        plain(&app, Method::GET, path, Some(app.token())).await.ok();
+        let none = plain(&app, Method::GET, path, None).await;
         none.assert_error(401, "EndPoint.0003");
         // A tampered or stale signature: 401.
         let mut tampered = iam(&app, Client::Golangsdk, path).sign(&k);
@@ -633,15 +632,7 @@ async fn iam_discovery_is_authenticated_like_every_route() {
         foreign.set_header("X-Project-Id", &sibling.project_id);
         foreign.send(&app).await.assert_error(403, "EndPoint.0004");
         // Other methods: 405 with Allow.
-        let post = Resp::from_reqwest(
-            app.client
-                .post(app.url(path))
-                .header("X-Auth-Token", app.token())
-                .send()
-                .await
-                .expect("send"),
-        )
-        .await;
+        let post = plain(&app, Method::POST, path, Some(app.token())).await;
         post.assert_error(405, "EndPoint.0002");
     }
 }
