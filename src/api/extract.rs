@@ -2,9 +2,9 @@
 //! of API.md §2. [`Ctx`] runs the whole preamble of a `/v1` request: `Accept` (406) →
 //! authentication (401) → path id syntax (400) → project match of the path and of any
 //! `X-Project-Id` header (403) → the body within its size limit and read timeout (413, 408).
-//! [`Caller`] does the same for the IAM discovery routes, which have no project in their path. Handlers then parse the body ([`Ctx::json`]) and the query
-//! ([`QueryParams`]). axum's own rejections are plain text, so none of its body or path
-//! extractors reach a client.
+//! [`Caller`] does the same for the IAM discovery routes, which have no project in their path.
+//! Handlers then parse the body ([`Ctx::json`]) and the query ([`QueryParams`]). axum's own
+//! rejections are plain text, so none of its body or path extractors reach a client.
 //!
 //! A signed request (AK/SK, `auth::signing`) covers its body, so its signature can only be
 //! checked once the body is read: for signed requests the order is header checks (401) → body
@@ -164,9 +164,9 @@ fn check_project(
 }
 
 /// 403 unless every `X-Project-Id` header names the credential's project (the path's, on `/v1`
-/// routes). Signed or not: the Go signers add `X-Project-Id` after signing (signing README §12),
-/// so an unsigned one is what the Terraform provider sends, and a request must not say two
-/// different things about which project it acts in.
+/// routes). Signed or not: the Terraform provider's golangsdk adds `X-Project-Id` after signing,
+/// so an unsigned one is what it always sends, and a request must not say two different things
+/// about which project it acts in.
 fn check_project_header(credential: &Credential, headers: &HeaderMap) -> Result<(), ApiError> {
     let own = &credential.project_id;
     let names_own = |v: &axum::http::HeaderValue| {

@@ -6,7 +6,8 @@
 //!
 //! This module owns the algorithm only. Looking up the secret key by access key, checking
 //! `X-Project-Id` against the path (signed or not) and turning a [`SignatureError`] into a
-//! response belong to the caller (`api::extract`). The rules are `spec/signing/README.md`; "§N" below cites it.
+//! response belong to the caller (`api::extract`). "§N" below cites the sections of the signing
+//! notes (studied from the Python SDK and the Go signers) that the project keeps beside its spec.
 //!
 //! Nothing here panics on any input, and no error message carries the secret key, the signature
 //! or any other credential: messages are short reasons that may be sent to the client.
