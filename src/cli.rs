@@ -1,4 +1,4 @@
-//! The commands: `serve` and `credentials create|list|delete` (API.md §4).
+//! The commands: `serve` and `credentials create|list|delete` (docs/api.md §4).
 
 use std::io::Write;
 

@@ -1,4 +1,4 @@
-//! The command line (API.md §4): every `serve` flag is also an environment variable.
+//! The command line (docs/api.md §4): every `serve` flag is also an environment variable.
 
 use std::net::SocketAddr;
 use std::time::Duration;

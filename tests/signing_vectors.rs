@@ -1,8 +1,9 @@
 //! The request-signing verifier (`vpcep::auth::signing`) against the vectors that the official
-//! Python SDK produced (`tests/data/signing-vectors.json`, layout in `spec/signing/README.md`
-//! §11) and against four requests captured on the wire from the huaweicloud Terraform provider
-//! (`tests/data/golangsdk-captured.json`, README §12), whose golangsdk signer never signs `host`
-//! and adds `X-Project-Id` after signing. Every check starts from what a server receives.
+//! Python SDK produced (`tests/data/signing-vectors.json`, layout in docs/signing.md §11) and
+//! against four requests captured on the wire from the huaweicloud Terraform provider
+//! (`tests/data/golangsdk-captured.json`, docs/signing.md §12), whose golangsdk signer never
+//! signs `host` and adds `X-Project-Id` after signing. Every check starts from what a server
+//! receives.
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
@@ -386,7 +387,7 @@ fn authorization_debug_of_a_vector_hides_its_signature() {
     assert!(!shown.contains(text(v, "/outputs/signature")), "{shown}");
 }
 
-// ----- the Terraform provider's requests, as captured (README §12) -----
+// ----- the Terraform provider's requests, as captured (docs/signing.md §12) -----
 
 const CAPTURED: &str = include_str!("data/golangsdk-captured.json");
 

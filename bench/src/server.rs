@@ -1,5 +1,5 @@
 //! The server under test: `vpcep credentials create` and `vpcep serve` processes, driven only
-//! through the documented interface (API.md §4), and what `/proc` tells about them.
+//! through the documented interface (docs/api.md §4), and what `/proc` tells about them.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};

@@ -1,5 +1,5 @@
 //! AK/SK request signing exactly as the official Huawei Cloud SDKs do it (`SDK-HMAC-SHA256`,
-//! `../shared/spec/signing/README.md`): canonical request, string to sign, HMAC keyed with the SK.
+//! docs/signing.md): canonical request, string to sign, HMAC keyed with the SK.
 
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};

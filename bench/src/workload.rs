@@ -25,7 +25,7 @@ pub const LIST_LIMIT: usize = 1000;
 pub const UPDATE_BATCH: usize = 100;
 
 const CT_JSON: &str = "application/json";
-/// What the SDK sends with a body (captured requests, signing README §10).
+/// What the SDK sends with a body (captured requests, docs/signing.md §10).
 const CT_JSON_UTF8: &str = "application/json;charset=utf-8";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum)]

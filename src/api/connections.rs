@@ -24,7 +24,8 @@ pub async fn list_service_connections(
     let status = query
         .filter("status")
         .map(|s| {
-            // The filter takes only the settled states the reference lists (§2.15).
+            // The filter takes only the settled states that the reference's ListServiceConnections
+            // lists.
             ConnectionStatus::parse(&s)
                 .filter(|s| !matches!(s, ConnectionStatus::Creating | ConnectionStatus::Deleting))
                 .ok_or_else(|| {
@@ -35,7 +36,8 @@ pub async fn list_service_connections(
                 })
         })
         .transpose()?;
-    // The query carries marker_id as a string; the response as an integer (§2.15).
+    // The query carries marker_id as a string; the response as an integer (the reference's
+    // ListServiceConnections).
     let marker_id = query
         .filter("marker_id")
         .map(|m| {
@@ -104,7 +106,7 @@ pub async fn accept_or_reject_endpoint(
     ))
 }
 
-/// Parses and validates the seed operation's body (API.md §1): everything about the body is
+/// Parses and validates the seed operation's body (docs/api.md §1): everything about the body is
 /// decided here, before the store is asked anything.
 pub fn parse_description_updates(
     body: &Map<String, Value>,
@@ -284,7 +286,7 @@ mod tests {
 }
 
 /// Properties of the seed body decoder over arbitrary input: it never panics, and whatever it
-/// accepts satisfies every rule of API.md §1, checked here independently of the domain types.
+/// accepts satisfies every rule of docs/api.md §1, checked here independently of the domain types.
 #[cfg(test)]
 mod properties {
     use super::*;

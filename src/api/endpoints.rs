@@ -26,7 +26,8 @@ fn parse_new_endpoint(body: &Map<String, Value>, delay_ms: i64) -> Result<NewEnd
     })?;
     let vpc_id =
         validate::uuid_field(&f, "vpc_id", ErrorCode::VpcIdEmpty, ErrorCode::InvalidVpcId)?;
-    // Every service vpcep creates is an interface service, which needs a subnet (§2.6).
+    // Every service vpcep creates is an interface service, which needs a subnet (the reference's
+    // CreateEndpoint).
     let subnet_id = validate::uuid_field(
         &f,
         "subnet_id",

@@ -1,6 +1,6 @@
 //! The error catalogue: every `EndPoint.*` code vpcep sends, its HTTP status and its table text
-//! (vpcep-reference.md §3.2, with the statuses of API.md §2 where they differ), and `ApiError`,
-//! which renders both documented error shapes.
+//! (the error code table of the VPCEP API reference, with the statuses of docs/api.md §2 where
+//! they differ), and `ApiError`, which renders both documented error shapes.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +19,8 @@ macro_rules! catalogue {
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $code),* }
             }
-            /// The status this code is sent with, unless the situation names another (API.md §2).
+            /// The status this code is sent with, unless the situation names another
+            /// (docs/api.md §2).
             pub fn status(self) -> StatusCode {
                 match self { $(Self::$variant => StatusCode::$status),* }
             }

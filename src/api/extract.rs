@@ -1,5 +1,5 @@
 //! Extractors that turn requests into validated inputs or into our errors, in the order of checks
-//! of API.md §2. [`Ctx`] runs the whole preamble of a `/v1` request: `Accept` (406) →
+//! of docs/api.md §2. [`Ctx`] runs the whole preamble of a `/v1` request: `Accept` (406) →
 //! authentication (401) → path id syntax (400) → project match of the path and of any
 //! `X-Project-Id` header (403) → the body within its size limit and read timeout (413, 408).
 //! [`Caller`] does the same for the IAM discovery routes, which have no project in their path.
@@ -26,7 +26,7 @@ use crate::domain::{parse_path_id, Credential, Tenant};
 use crate::store::{PageRequest, SortDir, SortKey};
 
 /// 406 unless the `Accept` header admits JSON (or is absent). An extractor rather than a route
-/// layer, so that routing and method checks (404, 405) come first, as API.md §2 orders them.
+/// layer, so that routing and method checks (404, 405) come first, as docs/api.md §2 orders them.
 pub struct AcceptsJson;
 
 impl<S: Send + Sync> FromRequestParts<S> for AcceptsJson {
@@ -491,7 +491,8 @@ impl QueryParams {
         self.get(key).filter(|v| !v.is_empty()).map(str::to_owned)
     }
 
-    /// `limit` (0..=`max_limit`, default 10), `offset` (>= 0), `sort_key`, `sort_dir` (API.md §3).
+    /// `limit` (0..=`max_limit`, default 10), `offset` (>= 0), `sort_key`, `sort_dir`
+    /// (docs/api.md §3).
     pub fn page(&self, max_limit: u32) -> Result<PageRequest, ApiError> {
         let mut page = PageRequest::default();
         if let Some(v) = self.get("limit") {

@@ -631,7 +631,7 @@ fn links(op: Operation) -> Option<Value> {
     }
 }
 
-/// The 400 code of each path parameter's syntax (API.md §3).
+/// The 400 code of each path parameter's syntax (docs/api.md §3).
 fn path_parameter_code(name: &str) -> Option<ErrorCode> {
     match name {
         "project_id" => Some(ErrorCode::InvalidProjectId),

@@ -1,7 +1,7 @@
 //! Whitelists of endpoint services: AddOrRemoveServicePermissions,
 //! BatchAddEndpointServicePermissions, BatchRemoveEndpointServicePermissions,
-//! ListServicePermissionsDetails, UpdateEndpointServicePermissionDesc (vpcep-reference.md §2.3-2.5,
-//! 2.18, 2.27). The owner's own account is always admitted and is not a row.
+//! ListServicePermissionsDetails, UpdateEndpointServicePermissionDesc (the VPCEP API reference's
+//! operations of those names). The owner's own account is always admitted and is not a row.
 
 use axum::extract::State;
 use axum::Json;

@@ -1,6 +1,7 @@
-//! JSON shapes of the resources, with exactly the keys of each SDK response model
-//! (vpcep-reference.md §1.1, §1.2). The SDK reads missing keys as null and ignores unknown ones,
-//! but clients that deserialize strictly (Terraform, Go SDK) see exactly these.
+//! JSON shapes of the resources, with exactly the keys of each SDK response model (the endpoint
+//! service and endpoint objects of the VPCEP API reference). The SDK reads missing keys as null
+//! and ignores unknown ones, but clients that deserialize strictly (Terraform, Go SDK) see exactly
+//! these.
 
 use serde_json::{json, Map, Value};
 

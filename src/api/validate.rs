@@ -1,5 +1,6 @@
 //! Validation of the structured fields that several operations share: port mappings, tags, IP
-//! addresses, descriptions. Each failure carries the reference's code for it (§3.2).
+//! addresses, descriptions. Each failure carries the code the VPCEP API reference's error code
+//! table gives it.
 
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
@@ -10,7 +11,7 @@ use super::error::{ApiError, ErrorCode};
 use super::extract::{kind, Fields};
 use crate::domain::{parse_uuid, text::check_text, Port, Tag, MAX_DESCRIPTION_CHARS};
 
-/// At most 200 port mappings per request (§1).
+/// At most 200 port mappings per request (the reference's `PortList` rules).
 pub const MAX_PORTS: usize = 200;
 /// At most 20 tags on a resource at creation.
 pub const MAX_TAGS: usize = 20;

@@ -6,8 +6,8 @@
 //!
 //! This module owns the algorithm only. Looking up the secret key by access key, checking
 //! `X-Project-Id` against the path (signed or not) and turning a [`SignatureError`] into a
-//! response belong to the caller (`api::extract`). "§N" below cites the sections of the signing
-//! notes (studied from the Python SDK and the Go signers) that the project keeps beside its spec.
+//! response belong to the caller (`api::extract`). "§N" below cites the sections of
+//! docs/signing.md (studied from the Python SDK and the Go signers).
 //!
 //! Nothing here panics on any input, and no error message carries the secret key, the signature
 //! or any other credential: messages are short reasons that may be sent to the client.

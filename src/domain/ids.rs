@@ -1,9 +1,9 @@
 //! Identifier syntax.
 //!
-//! API.md §3: path ids are 1..64 characters of `[0-9A-Za-z-]`, matched case-insensitively; ids in
-//! bodies that name endpoints are UUIDs in the hyphenated 8-4-4-4-12 form only (any case, returned
-//! lowercase). `uuid::Uuid::try_parse` also accepts braces, `urn:uuid:` and the bare 32-hex form,
-//! which the contract rejects, so the shape is checked here by hand.
+//! docs/api.md §3: path ids are 1..64 characters of `[0-9A-Za-z-]`, matched case-insensitively;
+//! ids in bodies that name endpoints are UUIDs in the hyphenated 8-4-4-4-12 form only (any case,
+//! returned lowercase). `uuid::Uuid::try_parse` also accepts braces, `urn:uuid:` and the bare
+//! 32-hex form, which the contract rejects, so the shape is checked here by hand.
 
 use std::fmt;
 

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::status::{ConnectionStatus, ServiceStatus};
 
-/// One port mapping of a service (`PortList`, vpcep-reference.md §1).
+/// One port mapping of a service (the VPCEP API reference's `PortList`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Port {
     pub client_port: u16,
@@ -82,7 +82,8 @@ pub struct Tenant {
     pub project_id: String,
 }
 
-/// An endpoint service (§1.1). `connection_count` is filled in by lists.
+/// An endpoint service (the reference's endpoint service object). `connection_count` is filled in
+/// by lists.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EndpointService {
     pub id: String,
@@ -187,7 +188,7 @@ impl ServicePatch {
     }
 }
 
-/// An endpoint (§1.2), which is also a connection to its service.
+/// An endpoint (the reference's endpoint object), which is also a connection to its service.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Endpoint {
     pub id: String,
@@ -204,7 +205,8 @@ pub struct Endpoint {
     pub description: String,
     pub connection_description: String,
     pub status: ConnectionStatus,
-    /// An endpoint rejected after having been accepted still reports its `ip` (§1.2).
+    /// An endpoint rejected after having been accepted still reports its `ip` (the reference's
+    /// endpoint object).
     pub ever_accepted: bool,
     pub whitelist: Vec<String>,
     pub enable_whitelist: bool,
@@ -281,7 +283,7 @@ pub struct Connection {
     pub error: Vec<QueryError>,
 }
 
-/// The stored full name of a service (API.md §3).
+/// The stored full name of a service (docs/api.md §3).
 pub fn compose_service_name(region: &str, name: Option<&str>, id: &str) -> String {
     match name {
         Some(n) if !n.is_empty() => format!("{region}.{n}.{id}"),

@@ -1,5 +1,5 @@
-//! Whitelist entries of an endpoint service (vpcep-reference.md §2.3, §4.4, §5) and the rule of
-//! who may connect.
+//! Whitelist entries of an endpoint service (the permission strings of the VPCEP API reference:
+//! AddOrRemoveServicePermissions) and the rule of who may connect.
 
 use super::model::EndpointService;
 
@@ -116,8 +116,9 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
     pattern[p..].iter().all(|b| *b == b'*')
 }
 
-/// Whether an account may create an endpoint to a service: the owner's own account always
-/// (§4.4), any other only when an entry of the service's whitelist admits it.
+/// Whether an account may create an endpoint to a service: the owner's own account always (the
+/// reference: it is whitelisted by default), any other only when an entry of the service's
+/// whitelist admits it.
 pub fn may_connect<'a>(
     service: &EndpointService,
     consumer_domain_id: &str,

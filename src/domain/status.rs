@@ -1,4 +1,5 @@
-//! The lifecycles of connections and endpoint services (vpcep-reference.md §4).
+//! The lifecycles of connections and endpoint services (the `status` values of the VPCEP API
+//! reference).
 //!
 //! A connection and its endpoint are one record seen from two sides, so they share one status.
 
@@ -21,8 +22,8 @@ pub enum ConnectionAction {
     Reject,
 }
 
-/// Why a change is refused in the current state. Transitional states are conflicts (409, API.md
-/// §2); the others are plain 400s of the reference's table.
+/// Why a change is refused in the current state. Transitional states are conflicts (409,
+/// docs/api.md §2); the others are plain 400s of the reference's table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TransitionError {
     /// EndPoint.2019: the endpoint is being created.
@@ -59,7 +60,7 @@ impl ConnectionStatus {
     }
 
     /// The settled status of a new connection: the owner must approve it when the service asks for
-    /// approval (§4.3).
+    /// approval (the reference's `approval_enabled`).
     pub fn initial(approval_enabled: bool) -> Self {
         if approval_enabled {
             Self::PendingAcceptance
@@ -69,7 +70,7 @@ impl ConnectionStatus {
     }
 
     /// Accept works from `pendingAcceptance` and `rejected`, reject from `pendingAcceptance` and
-    /// `accepted`; the same action twice is a no-op (API.md §3). Returns the new status.
+    /// `accepted`; the same action twice is a no-op (docs/api.md §3). Returns the new status.
     pub fn apply(self, action: ConnectionAction) -> Result<Self, TransitionError> {
         use ConnectionAction::*;
         match (self, action) {
@@ -100,7 +101,7 @@ impl ConnectionStatus {
         self.check_description_change()
     }
 
-    /// Counted by a service's `connection_count` (§1.1).
+    /// Counted by a service's `connection_count` (the reference's endpoint service object).
     pub fn counts_as_connection(self) -> bool {
         matches!(self, Self::Creating | Self::Accepted)
     }

@@ -1,8 +1,8 @@
 //! Free-text fields.
 //!
-//! API.md §1: a connection description is 0..512 characters counted as Unicode scalar values, with
-//! no `<`, `>` or control characters (U+0000..U+001F, U+007F). API.md §3 applies the same rules to
-//! the descriptions of services and endpoints.
+//! docs/api.md §1: a connection description is 0..512 characters counted as Unicode scalar
+//! values, with no `<`, `>` or control characters (U+0000..U+001F, U+007F). docs/api.md §3
+//! applies the same rules to the descriptions of services and endpoints.
 
 use std::fmt;
 

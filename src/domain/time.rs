@@ -1,6 +1,6 @@
 //! Timestamps. Stored as whole seconds since the Unix epoch (UTC) in every backend; rendered as
-//! `YYYY-MM-DDTHH:MM:SSZ`, the only form the SDK's dateutil parsing accepts unchanged
-//! (vpcep-reference.md §0.1).
+//! `YYYY-MM-DDTHH:MM:SSZ`, the only form the SDK's dateutil parsing accepts unchanged (the
+//! `datetime` fields of the VPCEP API reference).
 
 use time::{format_description::FormatItem, macros::format_description, OffsetDateTime};
 

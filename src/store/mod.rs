@@ -84,7 +84,7 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Sort order of lists (API.md §3).
+/// Sort order of lists (docs/api.md §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SortKey {
     #[default]
@@ -163,7 +163,7 @@ pub struct DescriptionUpdate {
     pub description: Description,
 }
 
-/// The seed operation's rules once its connections are found, in request order (API.md §1),
+/// The seed operation's rules once its connections are found, in request order (docs/api.md §1),
 /// for both backends: each must be in a state that allows the change (the first that is not is
 /// the error); then each description that differs is set, with `updated_at = now`, and an
 /// unchanged one keeps its `updated_at`. Returns the indices of the changed connections, which

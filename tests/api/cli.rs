@@ -1,4 +1,4 @@
-//! The command line: `credentials create|list|delete` and `serve` (API.md §4).
+//! The command line: `credentials create|list|delete` and `serve` (docs/api.md §4).
 
 use serde_json::{json, Value};
 

@@ -1,4 +1,5 @@
-//! ListServiceConnections and AcceptOrRejectEndpoint (API.md §3, reference §2.1 and §2.15).
+//! ListServiceConnections and AcceptOrRejectEndpoint (docs/api.md §3, and the VPCEP API
+//! reference's operations of those names).
 
 use serde_json::{json, Value};
 

@@ -1,4 +1,4 @@
-//! A graceful restart keeps every acknowledged write (API.md §1: "a 2xx is sent only after the
+//! A graceful restart keeps every acknowledged write (docs/api.md §1: "a 2xx is sent only after the
 //! change is durable"; §4: SIGTERM stops with exit code 0).
 
 use std::collections::HashSet;

@@ -1,4 +1,5 @@
-//! Endpoints: create, list, detail, delete (API.md §3, reference §1.2 and §2.6).
+//! Endpoints: create, list, detail, delete (docs/api.md §3; the VPCEP API reference's endpoint
+//! object and CreateEndpoint).
 
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
@@ -7,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-/// Keys every endpoint body carries (reference §1.2); the rest are conditional.
+/// Keys every endpoint body carries (the reference's endpoint object); the rest are conditional.
 const CORE_KEYS: &[&str] = &[
     "id",
     "service_type",

@@ -3,7 +3,7 @@
 //! signs them (no `host`, no `content-type`), through a whole flow of services, whitelists,
 //! endpoints from two projects and two accounts, accept, the seed operation, and deletes; the
 //! IAM discovery those clients make at start; and the controls that must still be refused
-//! (signing README §7, §12).
+//! (docs/signing.md §7, §12).
 
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -5,7 +5,7 @@
 //! uniquely named PostgreSQL database on `VPCEP_TEST_POSTGRES` (default
 //! `postgres://postgres@127.0.0.1:5432`), created for the test and dropped after it.
 //!
-//! The server is driven only through its documented interface (API.md §4): the `credentials`
+//! The server is driven only through its documented interface (docs/api.md §4): the `credentials`
 //! and `serve` commands, the listening line on stdout, signals, and HTTP.
 
 use std::collections::BTreeSet;
@@ -644,7 +644,7 @@ impl Resp {
         &self.body
     }
 
-    /// Asserts an error response of API.md §2 and returns its message.
+    /// Asserts an error response of docs/api.md §2 and returns its message.
     #[track_caller]
     pub fn assert_error(&self, status: u16, code: &str) -> String {
         self.assert_status(status);
@@ -658,7 +658,8 @@ impl Resp {
     }
 }
 
-/// The table text an error message must start with (reference §3.2); 0005 has two texts.
+/// The table text an error message must start with (the reference's error code table); 0005
+/// has two texts.
 pub fn table_texts(code: &str) -> &'static [&'static str] {
     match code {
         "EndPoint.0001" => &["System error. Please retry."],
@@ -694,7 +695,7 @@ pub fn table_texts(code: &str) -> &'static [&'static str] {
     }
 }
 
-/// Checks both error shapes of API.md §2 and returns the message.
+/// Checks both error shapes of docs/api.md §2 and returns the message.
 #[track_caller]
 pub fn check_error_body(body: &Value, code: &str, raw: &str) -> String {
     assert_eq!(body["error_code"], code, "error_code in {raw}");
@@ -966,7 +967,7 @@ pub fn assert_keys(v: &Value, expected: &[&str], what: &str) {
     );
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ`, as in reference §5.
+/// `YYYY-MM-DDTHH:MM:SSZ`, the timestamp format of the VPCEP API reference.
 #[track_caller]
 pub fn assert_timestamp(v: &Value) {
     let s = v
@@ -1051,7 +1052,7 @@ impl RawResponse {
         })
     }
 
-    /// Asserts an error response of API.md §2.
+    /// Asserts an error response of docs/api.md §2.
     #[track_caller]
     pub fn assert_error(&self, status: u16, code: &str) -> String {
         let raw = String::from_utf8_lossy(&self.body).to_string();

@@ -1,4 +1,4 @@
-//! Tenant isolation (API.md §2 and §3): a project is a tenant. Nobody reads, lists, changes or
+//! Tenant isolation (docs/api.md §2 and §3): a project is a tenant. Nobody reads, lists, changes or
 //! deletes another tenant's services, endpoints, connections or whitelist; a foreign resource
 //! answers exactly like a missing one. Plus the credential rules that tenancy rests on.
 //!

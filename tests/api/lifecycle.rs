@@ -51,7 +51,7 @@ async fn a_polling_client_sees_creating_then_the_settled_states_and_deleting_the
     let r = app.create_endpoint(&endpoint_body(&sid)).await;
     assert_eq!(r.ok()["status"], "creating");
     let eid = str_of(&r.body["id"]);
-    // A connection being created counts in connection_count (§1.1).
+    // A connection being created counts in connection_count (the reference's service object).
     let list = app.list_services("").await;
     assert_eq!(list.ok()["endpoint_services"][0]["connection_count"], 1);
     let seen = poll_status(&app, &format!("/vpc-endpoints/{eid}"), "accepted").await;

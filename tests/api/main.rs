@@ -1,5 +1,5 @@
 //! Black-box tests of vpcep over real HTTP: every test starts its own server on a fresh SQLite
-//! database and a free port (see `helpers`). The contract is `spec/API.md`.
+//! database and a free port (see `helpers`). The contract is `docs/api.md`.
 
 mod cli;
 mod connections;

@@ -457,7 +457,7 @@ async fn every_operation_documents_the_errors_it_can_produce() {
         let label = op.label();
         let mut need: Vec<&str> = vec!["500", "503"];
         if operation.authenticated() {
-            // The preamble of every /v1 and /v2 request (API.md §2): Accept, authentication,
+            // The preamble of every /v1 and /v2 request (docs/api.md §2): Accept, authentication,
             // path syntax, project, body size and read timeout; the database's deadline.
             need.extend(["400", "401", "403", "406", "408", "413", "504"]);
         } else if operation != Operation::OpenApi {
@@ -525,7 +525,7 @@ fn valid_body(op: &Op, ids: &Ids) -> Option<String> {
     Some(body.to_string())
 }
 
-/// Provokes each error the preamble of a request can give (API.md §2 order of checks), and
+/// Provokes each error the preamble of a request can give (docs/api.md §2 order of checks), and
 /// 404/501 where they apply, on every documented operation, and checks that the operation
 /// documents the status and the `error_code`.
 #[tokio::test]
@@ -657,7 +657,8 @@ async fn errors_the_server_produces_are_documented() {
     assert!(checked > 200, "only {checked} responses were checked");
 }
 
-/// Every error has a JSON body (API.md §2), also when a path segment is not UTF-8 once decoded.
+/// Every error has a JSON body (docs/api.md §2), also when a path segment is not UTF-8 once
+/// decoded.
 #[tokio::test]
 async fn a_version_that_is_not_utf8_gets_a_documented_json_error() {
     let app = TestApp::spawn();

@@ -1,5 +1,6 @@
-//! The whitelist (the VPCEP permissions API) and how it admits CreateEndpoint: reference §2.3,
-//! §2.4, §2.5, §2.18, §2.27, §4.4 and §5 (permission strings), API.md §3.
+//! The whitelist (the VPCEP permissions API) and how it admits CreateEndpoint: the VPCEP API
+//! reference's five permission operations, its permission strings and its rule that only
+//! whitelisted accounts may connect; docs/api.md §3.
 //!
 //! The helpers at the top are `pub(crate)` so that `isolation.rs` can drive the same operations.
 
@@ -206,7 +207,8 @@ fn texts(code: &str) -> &'static [&'static str] {
     }
 }
 
-/// What is wrong with `r` as the error `status`/`code` of API.md §2 (any of `codes`), if anything.
+/// What is wrong with `r` as the error `status`/`code` of docs/api.md §2 (any of `codes`), if
+/// anything.
 pub(crate) fn error_problem(r: &Resp, status: u16, codes: &[&str]) -> Option<String> {
     if r.status != status {
         return Some(format!(
@@ -439,7 +441,7 @@ async fn unknown_actions_are_0007_and_change_nothing() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Permission strings (reference §5)
+// Permission strings (the formats of the VPCEP API reference)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -448,7 +450,7 @@ async fn valid_permission_formats_are_accepted_by_add_and_batch_create() {
     let by_action = app.new_service(false).await;
     let by_batch = app.new_service(false).await;
     let entries = valid_entries();
-    // The longest entries sit exactly at the bounds of reference §5.
+    // The longest entries sit exactly at the reference's bounds (64 and 1024 characters).
     assert!(entries.contains(&domain_entry(&"Z9".repeat(32))));
     assert!(entries
         .iter()
@@ -821,7 +823,7 @@ async fn update_description_answers_the_record_in_a_list() {
     let listed_b = listed.iter().find(|r| r["permission"] == b).unwrap();
     assert_eq!(listed_b["description"], "other", "the other record changed");
 
-    // Path ids are matched case-insensitively (API.md §3).
+    // Path ids are matched case-insensitively (docs/api.md §3).
     let upper = str_of(&rec_a["id"]).to_uppercase();
     let r = describe_permission(&app, &sid, &upper, "by upper id").await;
     assert_eq!(eps_records(&r, "update")[0]["id"], rec_a["id"]);
@@ -1281,7 +1283,7 @@ async fn permission_bodies_are_checked_before_the_service() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// CreateEndpoint and the whitelist (reference §4.4)
+// CreateEndpoint and the whitelist (only whitelisted accounts may connect)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]

@@ -307,7 +307,7 @@ fn described(r: &Resp) -> HashMap<String, (String, String)> {
         .collect()
 }
 
-/// Asserts a 503 `EndPoint.0001` with a `Retry-After` of whole seconds (API.md §2).
+/// Asserts a 503 `EndPoint.0001` with a `Retry-After` of whole seconds (docs/api.md §2).
 #[track_caller]
 fn assert_unavailable(r: &Resp, what: &str) {
     assert_eq!(
@@ -660,7 +660,7 @@ async fn concurrent_seed_updates_through_two_nodes_serialize_and_last_acknowledg
                     vec![(pair_b.as_str(), value.as_str()), (pair_a.as_str(), &value)]
                 };
                 let r = api.set_descriptions(&sid, &pairs_in).await;
-                // Contention alone never turns a seed update into a 409 or a 503 (API.md §1).
+                // Contention alone never turns a seed update into a 409 or a 503 (docs/api.md §1).
                 assert_eq!(r.status, 200, "writer {writer} write {i}: {}", r.text);
                 let got = described(&r);
                 assert_eq!(got.len(), pairs_in.len(), "{}", r.text);

@@ -1,4 +1,4 @@
-//! UpdateEndpointConnectionsDesc, the seed operation (API.md §1).
+//! UpdateEndpointConnectionsDesc, the seed operation (docs/api.md §1).
 
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -1,4 +1,5 @@
-//! Endpoint services: create, list, detail, update, delete, describe (API.md §3, reference §1.1).
+//! Endpoint services: create, list, detail, update, delete, describe (docs/api.md §3; the
+//! endpoint service object of the VPCEP API reference).
 
 use serde_json::{json, Value};
 
@@ -598,7 +599,7 @@ async fn another_project_of_the_same_account_is_a_separate_tenant_for_services()
     app.get_service(&sid).await.ok();
 }
 
-// The key sets of reference §1.1 ("Keys present per response model"), one test per model.
+// The key sets of the endpoint service object, per SDK response model, one test per model.
 
 #[tokio::test]
 async fn create_service_response_has_the_create_key_set() {

@@ -1,5 +1,5 @@
 //! A test-side AK/SK signer that signs requests the way the official clients do
-//! (`spec/signing/README.md` §2–§5, §9, §12), written from the README and not from
+//! (docs/signing.md §2–§5, §9, §12), written from that document and not from
 //! `vpcep::auth::signing`, so that the two cannot share a mistake. It models three clients
 //! ([`Client`]), which differ in which headers they sign: the Python SDK signs every header it
 //! holds, `host` and `X-Project-Id` among them; the Terraform provider's golangsdk never signs
@@ -25,10 +25,10 @@ use time::OffsetDateTime;
 
 use crate::helpers::{Credential, RawResponse, Resp, TestApp};
 
-/// The User-Agent the SDK sends, with our own suffix (README §10).
+/// The User-Agent the SDK sends, with our own suffix (docs/signing.md §10).
 pub const USER_AGENT: &str = "huaweicloud-usdk-python/3.0; vpcep-tests";
 
-/// The User-Agent of the Terraform provider's requests (README §12).
+/// The User-Agent of the Terraform provider's requests (docs/signing.md §12).
 pub const GOLANGSDK_USER_AGENT: &str = "terraform-provider-iac golangsdk/2.0.0";
 
 /// The User-Agent of the Go SDK v3.
@@ -264,7 +264,7 @@ impl Req {
         Req::path(app, method, &format!("/v1/{project}{rest}")).header("X-Project-Id", project)
     }
 
-    /// `METHOD path` as the Python SDK sends it to an IAM endpoint (README §10): no
+    /// `METHOD path` as the Python SDK sends it to an IAM endpoint (docs/signing.md §10): no
     /// Content-Type and no X-Project-Id.
     pub fn sdk_iam(app: &TestApp, method: &str, path: &str) -> Req {
         let mut req = Req::path(app, method, path);
@@ -293,7 +293,7 @@ impl Req {
         }
     }
 
-    /// `METHOD /v1/{project}{rest}` as the Terraform provider sends it (README §12, the
+    /// `METHOD /v1/{project}{rest}` as the Terraform provider sends it (docs/signing.md §12, the
     /// captured requests): `User-Agent`, `Accept: application/json`, `X-Sdk-Date`,
     /// `Content-Type: application/json` when there is a body, all signed; `Host` sent unsigned;
     /// `X-Project-Id: project` added after signing.

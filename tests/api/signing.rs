@@ -1,4 +1,4 @@
-//! AK/SK request signing over real HTTP (API.md §2 and §4, `spec/signing/README.md`): what a
+//! AK/SK request signing over real HTTP (docs/api.md §2 and §4, `docs/signing.md`): what a
 //! signed request from the SDK gets, and that any change after signing, a date outside the
 //! 15-minute window, or a signature that covers too little is refused with 401 `EndPoint.0003`
 //! without revealing a secret. Requests are signed by the independent test signer (`signer`).
@@ -31,7 +31,7 @@ fn list_connections(app: &TestApp, service_id: &str) -> Req {
 }
 
 /// The seed operation as `VpcepClient` sends it: its own Content-Type and a body whose
-/// non-ASCII text is `\u`-escaped by simplejson (README §3.5, vector c01).
+/// non-ASCII text is `\u`-escaped by simplejson (docs/signing.md §3.5, vector c01).
 fn seed(app: &TestApp, service_id: &str, endpoint_id: &str) -> Req {
     Req::sdk(
         app,
@@ -303,7 +303,7 @@ async fn wrong_secret_key_is_401_and_the_right_signature_is_not_revealed() {
     assert_accepted(&right, &app).await;
 }
 
-// ----- the date window (README §7 step 4) -----
+// ----- the date window (docs/signing.md §7 step 4) -----
 
 #[tokio::test]
 async fn date_twenty_minutes_in_the_past_or_future_is_401() {
@@ -382,7 +382,7 @@ async fn unknown_access_key_is_401() {
     assert_accepted(&list_services(&app).sign(&Key::sha256(&app.owner)), &app).await;
 }
 
-/// The gateway's rule, which the Go signers rely on (signing README §7, §12; `go_clients` has
+/// The gateway's rule, which the Go signers rely on (docs/signing.md §7, §12; `go_clients` has
 /// their whole flows): `host` need not be signed, and a signed one must match.
 #[tokio::test]
 async fn host_may_be_left_out_of_the_signed_headers() {

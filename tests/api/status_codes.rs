@@ -1,4 +1,4 @@
-//! Status codes, the order of checks and connection handling (API.md §2).
+//! Status codes, the order of checks and connection handling (docs/api.md §2).
 
 use std::collections::HashSet;
 use std::io;

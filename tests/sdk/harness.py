@@ -1,7 +1,7 @@
 """The harness of the official-SDK tests: real `vpcep serve` processes on fresh SQLite files, and
 `VpcepClient`s of the Huawei Cloud Python SDK pointed at them.
 
-The server is driven only through its documented interface (API.md §4): `vpcep credentials
+The server is driven only through its documented interface (docs/api.md §4): `vpcep credentials
 create|delete`, `vpcep serve --listen 127.0.0.1:0`, the listening line on stdout, SIGTERM. Clients
 talk only to 127.0.0.1 and always carry a project id, so the SDK never asks IAM for one.
 """
@@ -59,7 +59,8 @@ ALGORITHMS = {SHA256: SigningAlgorithm.HMAC_SHA256, SM3: SigningAlgorithm.HMAC_S
 # `owner`, `sibling` and `stranger` clients are built with.
 both_algorithms = pytest.mark.parametrize("algorithm", [SHA256, SM3])
 
-# The table text every error message starts with (vpcep-reference.md §3.2, API.md §2).
+# The table text every error message starts with (the VPCEP API reference's error code table,
+# docs/api.md §2).
 ERROR_TEXT = {
     "EndPoint.0001": "System error. Please retry.",
     "EndPoint.0002": "Parameter error.",
@@ -234,7 +235,7 @@ def build_client(
     secret_key: str | None = None,
     request_hooks: Iterable[Callable[..., None]] = (),
 ) -> Sdk:
-    """A VpcepClient exactly as signing/README.md §10 builds one: plain-HTTP endpoint with its
+    """A VpcepClient exactly as docs/signing.md §10 builds one: plain-HTTP endpoint with its
     scheme, BasicCredentials with an explicit project id, no region (so no IAM call)."""
     config = HttpConfig.get_default_config()
     config.signing_algorithm = ALGORITHMS[algorithm]

@@ -1,6 +1,6 @@
 """Authentication and tenancy as the SDK meets them: AK/SK signing with SDK-HMAC-SHA256 and
 SDK-HMAC-SM3 (401 EndPoint.0003), the project of the credential (403 EndPoint.0004), and the
-`X-Request-Id` of every answer (API.md §2)."""
+`X-Request-Id` of every answer (docs/api.md §2)."""
 
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ def test_a_sibling_projects_credential_with_this_project_id_is_403_0004(server, 
 
 
 def test_a_bad_signature_is_401_before_the_project_is_checked(server):
-    # API.md §2 order: authentication (401) before project match (403); a 403 is never given
+    # docs/api.md §2 order: authentication (401) before project match (403); a 403 is never given
     # to a request whose signature is not valid.
     forged = server.sdk(server.owner, secret_key="wrong", project_id="f" * 32)
     with sdk_error(forged, 401, "EndPoint.0003"):
@@ -161,7 +161,7 @@ def test_a_bad_signature_is_401_before_the_project_is_checked(server):
 
 
 def test_a_bad_signature_is_401_before_the_path_ids_are_checked(server):
-    # API.md §2 order: authentication (401) before path parameter syntax (400), as it is for
+    # docs/api.md §2 order: authentication (401) before path parameter syntax (400), as it is for
     # token and unauthenticated requests.
     forged = server.sdk(server.owner, secret_key="wrong")
     with sdk_error(forged, 401, "EndPoint.0003"):

@@ -1,5 +1,5 @@
 """Connections (the owner's side of endpoints) through the SDK: ListServiceConnections,
-AcceptOrRejectEndpoint, UpdateEndpointConnectionsDesc (API.md §1)."""
+AcceptOrRejectEndpoint, UpdateEndpointConnectionsDesc (docs/api.md §1)."""
 
 from __future__ import annotations
 
@@ -98,8 +98,9 @@ def test_connection_list_filters_by_id_marker_id_and_status(owner, sibling):
 
 
 def test_connection_status_filter_takes_only_the_four_documented_states_0019(owner, sibling):
-    # vpcep-reference.md §2.15 and §4.2: the filter accepts only pendingAcceptance, accepted,
-    # rejected and failed ("creating is not listed as a filter"); vpcep's own 0019 message says so.
+    # VPCEP API reference, ListServiceConnections: the filter accepts only pendingAcceptance,
+    # accepted, rejected and failed ("creating is not listed as a filter"); vpcep's own 0019
+    # message says so.
     svc = create_service(owner)
     create_endpoint(sibling, svc.id)
     for status in ("creating", "deleting"):
@@ -216,7 +217,7 @@ def test_connection_description_of_another_tenants_service_is_404(owner, sibling
 
 
 def test_body_rules_are_checked_before_the_service_exists(owner):
-    # API.md §2 order: body (400) before the path's resource (404).
+    # docs/api.md §2 order: body (400) before the path's resource (404).
     with sdk_error(owner, 400, "EndPoint.0002"):
         describe(owner, UNKNOWN_ID, (UNKNOWN_ID, "a>b"))
     with sdk_error(owner, 404, "EndPoint.0005"):

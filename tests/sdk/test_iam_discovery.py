@@ -1,5 +1,5 @@
 """The SDK without a project id: `with_region` makes `build()` look the project up on its IAM
-endpoint (`GET /v3/projects?name=<region>`, signing README §10), and global credentials without a
+endpoint (`GET /v3/projects?name=<region>`, docs/signing.md §10), and global credentials without a
 domain id look the account up (`GET /v3/auth/domains`). Pointed at vpcep, both are answered from
 the calling credential, so a user needs only the access key, the secret key and one address."""
 

@@ -1,5 +1,5 @@
-"""Limits the SDK can run into: the body size limit (413, API.md §2) and the batch limit of the
-seed operation (400 EndPoint.0016, API.md §1), both server settings."""
+"""Limits the SDK can run into: the body size limit (413, docs/api.md §2) and the batch limit of the
+seed operation (400 EndPoint.0016, docs/api.md §1), both server settings."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Service whitelists through the SDK: AddOrRemoveServicePermissions,
 BatchAddEndpointServicePermissions, BatchRemoveEndpointServicePermissions,
 ListServicePermissionsDetails, UpdateEndpointServicePermissionDesc, and what they do to
-CreateEndpoint from other accounts (reference §4.4)."""
+CreateEndpoint from other accounts (only whitelisted accounts may connect)."""
 
 from __future__ import annotations
 

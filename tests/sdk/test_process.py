@@ -1,4 +1,4 @@
-"""The process contract the harness relies on (API.md §4, README "Command line"): once `vpcep
+"""The process contract the harness relies on (docs/api.md §4, README "Command line"): once `vpcep
 serve` has printed `vpcep listening on http://...` it is serving, and SIGTERM makes it stop
 accepting, finish what is in flight and exit 0."""
 

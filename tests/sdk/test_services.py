@@ -102,7 +102,8 @@ def test_service_list_shows_only_the_callers_services_with_a_true_total(owner, s
 
 
 def test_service_list_counts_only_accepted_connections(owner, sibling):
-    # vpcep-reference.md §1.1: connection_count counts connections in `creating` or `accepted`.
+    # VPCEP API reference, ListEndpointService: connection_count counts connections in `creating`
+    # or `accepted`.
     svc = create_service(owner)
     a, _ = create_endpoint(sibling, svc.id), create_endpoint(sibling, svc.id)
 

@@ -1,5 +1,6 @@
 """The 13 SDK operations vpcep does not implement: each is routed and answers 501 EndPoint.0001,
-which the SDK raises as ServerResponseException (API.md §2), once the caller is authenticated."""
+which the SDK raises as ServerResponseException (docs/api.md §2), once the caller is
+authenticated."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """API versions through the SDK: ListVersionDetails (`GET /`) and ListSpecifiedVersionDetails
-(`GET /{version}`), which need no authentication (API.md §3)."""
+(`GET /{version}`), which need no authentication (docs/api.md §3)."""
 
 from __future__ import annotations
 

@@ -385,12 +385,12 @@ pub async fn accept_or_reject(
     Ok(conn)
 }
 
-/// The seed operation (API.md §1) in one statement, so one round trip in autocommit: it proves
+/// The seed operation (docs/api.md §1) in one statement, so one round trip in autocommit: it proves
 /// the service is the caller's, finds and locks the named connections (in id order, so two
 /// writers never deadlock), and writes the changed descriptions only if every id is one of the
 /// service's connections and every one of them may change. It returns the rows as they were
 /// (or one row of NULLs when none was found) with the verdict; the errors, in the order of
-/// API.md §2, are then told from those rows as in the SQLite backend. The UPDATE is driven by
+/// docs/api.md §2, are then told from those rows as in the SQLite backend. The UPDATE is driven by
 /// the locked rows and their primary key, so its plan is an index lookup per row whatever the
 /// planner thinks of the table's size (a plan that joined `endpoints` by `id` was planned, on a
 /// small table, as a sequential scan, and such a plan stays cached on the connection).

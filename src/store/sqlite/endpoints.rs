@@ -355,7 +355,7 @@ pub fn accept_or_reject(
     Ok(conn)
 }
 
-/// The seed operation (API.md §1): the service must be the caller's (404), every id one of its
+/// The seed operation (docs/api.md §1): the service must be the caller's (404), every id one of its
 /// connections (EndPoint.2013, the first offender in request order), every connection in a state
 /// that allows the change; then only real changes are written and move `updated_at`.
 pub fn update_connection_descriptions(

@@ -98,7 +98,7 @@ fn open_connection(path: &Path, read_only: bool) -> StoreResult<Connection> {
     conn.busy_timeout(std::time::Duration::from_millis(busy))
         .map_err(db_error)?;
     // WAL: readers never wait for the writer. FULL: a commit is on stable storage when it returns,
-    // which is what lets a 2xx mean "durable" (API.md §1).
+    // which is what lets a 2xx mean "durable" (docs/api.md §1).
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;

@@ -17,8 +17,8 @@ const COLUMNS: &str = "s.id, s.project_id, s.domain_id, s.service_name, s.port_i
      s.description, s.enable_policy, s.ip_version, s.ports, s.tags, s.created_at, s.updated_at, \
      s.name, s.error";
 
-/// `connection_count`: connections in `creating` or `accepted` (§1.1), from the counters that
-/// migration 0004's triggers keep.
+/// `connection_count`: connections in `creating` or `accepted` (the VPCEP API reference's
+/// endpoint service object), from the counters that migration 0004's triggers keep.
 const WITH_COUNT: &str = "SELECT s.id, s.project_id, s.domain_id, s.service_name, s.port_id, \
      s.vpc_id, s.pool_id, s.server_type, s.service_type, s.approval_enabled, s.status, s.ip, \
      s.tcp_proxy, s.description, s.enable_policy, s.ip_version, s.ports, s.tags, s.created_at, \
