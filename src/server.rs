@@ -51,6 +51,7 @@ impl App {
             .timer(TokioTimer::new())
             .header_read_timeout(self.read_timeout)
             .keep_alive(true);
+        let tls_peers = Arc::new(TlsPeers::default());
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -66,10 +67,25 @@ impl App {
                     };
                     let _ = stream.set_nodelay(true);
                     let service = TowerToHyperService::new(self.router.clone());
-                    let conn = builder.serve_connection(TokioIo::new(stream), service);
-                    let conn = graceful.watch(conn);
+                    let builder = builder.clone();
+                    let watcher = graceful.watcher();
+                    let tls_peers = tls_peers.clone();
+                    let read_timeout = self.read_timeout;
                     tokio::spawn(async move {
-                        if let Err(e) = conn.await {
+                        // A client that sends nothing within the read timeout is closed, as
+                        // hyper's header timeout would.
+                        let Some(first) = first_byte(&stream, read_timeout).await else {
+                            return;
+                        };
+                        if first == TLS_HANDSHAKE && tls_peers.first_time(peer.ip()) {
+                            tracing::warn!(
+                                %peer,
+                                "a TLS handshake arrived, but this port speaks plain HTTP: use \
+                                 http://, not https://"
+                            );
+                        }
+                        let conn = builder.serve_connection(TokioIo::new(stream), service);
+                        if let Err(e) = watcher.watch(conn).await {
                             tracing::debug!(%peer, error = %e, "connection ended with an error");
                         }
                     });
@@ -85,6 +101,40 @@ impl App {
                 tracing::warn!(timeout = ?self.shutdown_timeout, "requests still in flight at the shutdown deadline");
             }
         }
+    }
+}
+
+/// The first byte of a TLS record of type handshake: what an `https://` client sends first. On
+/// this plain-HTTP port hyper would only close such a connection, and the client would see an
+/// opaque TLS error; the log says why.
+const TLS_HANDSHAKE: u8 = 0x16;
+
+/// The first byte the client sends, peeked so that it stays for hyper; `None` when nothing came
+/// within `wait`, or the client closed.
+async fn first_byte(stream: &tokio::net::TcpStream, wait: Duration) -> Option<u8> {
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(wait, stream.peek(&mut first)).await {
+        Ok(Ok(1)) => Some(first[0]),
+        _ => None,
+    }
+}
+
+/// The peers already told that this port is not TLS, so that a client retrying in a loop logs
+/// one line, not one per attempt. Bounded: past [`TlsPeers::MAX`] peers it starts over.
+#[derive(Default)]
+struct TlsPeers(std::sync::Mutex<std::collections::HashSet<std::net::IpAddr>>);
+
+impl TlsPeers {
+    const MAX: usize = 1024;
+
+    fn first_time(&self, ip: std::net::IpAddr) -> bool {
+        let Ok(mut seen) = self.0.lock() else {
+            return true;
+        };
+        if seen.len() >= Self::MAX {
+            seen.clear();
+        }
+        seen.insert(ip)
     }
 }
 

@@ -109,6 +109,20 @@ pub struct ApiError {
     pub allow: Option<HeaderValue>,
     /// Close the connection after the response (an unread or partly read body).
     pub close: bool,
+    /// The message is `detail` alone, without the table text: for 501, whose table text
+    /// ("System error. Please retry.") would send the client retrying what can never work.
+    pub own_message: bool,
+}
+
+/// What an error response said, kept in the response's extensions so that the request's log line
+/// can name it (`api::request_context`) and a 404 can be told which resource it is about
+/// (`api::name_missing_resource`). Messages never hold secrets, so they may be logged.
+#[derive(Clone, Debug)]
+pub struct Sent {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Whether the error came without specifics (`ApiError::detail` was `None`).
+    pub generic: bool,
 }
 
 impl ApiError {
@@ -119,7 +133,20 @@ impl ApiError {
             detail: None,
             allow: None,
             close: false,
+            own_message: false,
         }
+    }
+
+    /// 501 for an operation vpcep does not implement.
+    pub fn not_implemented(operation: &str) -> Self {
+        Self {
+            own_message: true,
+            ..Self::with(
+                ErrorCode::SystemError,
+                format!("{operation} is not implemented by vpcep."),
+            )
+        }
+        .status(StatusCode::NOT_IMPLEMENTED)
     }
 
     pub fn with(code: ErrorCode, detail: impl Into<String>) -> Self {
@@ -165,6 +192,7 @@ impl ApiError {
 
     pub fn message(&self) -> String {
         match &self.detail {
+            Some(d) if self.own_message => d.clone(),
             Some(d) => format!("{} {d}", self.code.message()),
             None => self.code.message().to_owned(),
         }
@@ -191,6 +219,11 @@ impl IntoResponse for ApiError {
         if self.close {
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
+        res.extensions_mut().insert(Sent {
+            code: self.code,
+            message,
+            generic: self.detail.is_none(),
+        });
         res
     }
 }

@@ -136,6 +136,9 @@ impl PathIds {
                     continue;
                 }
             };
+            if name == "project_id" && value == "{project_id}" {
+                return Err(unfilled_project_id());
+            }
             let id = parse_path_id(&value).ok_or_else(|| match code {
                 ErrorCode::ParameterError => ApiError::param(format!("Invalid {name}.")),
                 code => ApiError::new(code),
@@ -146,6 +149,17 @@ impl PathIds {
             project_id.ok_or_else(|| ApiError::internal(&"route without project_id"))?;
         Ok(ids)
     }
+}
+
+/// The path of an SDK that was given no project id: it sends its template's `{project_id}` as it
+/// is (`%7Bproject_id%7D` on the wire). Say what the client is missing.
+fn unfilled_project_id() -> ApiError {
+    ApiError::with(
+        ErrorCode::InvalidProjectId,
+        "The path holds the literal {project_id}: the client was given no project id. Pass it to \
+         the credentials (BasicCredentials(ak, sk, project_id)), or build the client with a \
+         region and point its IAM endpoint at vpcep, which answers the project lookup.",
+    )
 }
 
 /// 403 unless the path's project is the credential's, and [`check_project_header`].

@@ -19,7 +19,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::{RawPathParams, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -72,12 +72,12 @@ pub fn router(state: AppState) -> Router {
     for route in routes::ROUTES {
         let name = route.operation.name();
         // Every log line of the request names the operation (route_layer: not on 404/405).
-        let handler = routes::method_router(route).route_layer(middleware::map_request(
-            move |req: Request| async move {
+        let handler = routes::method_router(route)
+            .route_layer(middleware::from_fn(name_missing_resource))
+            .route_layer(middleware::map_request(move |req: Request| async move {
                 tracing::Span::current().record("operation", name);
                 req
-            },
-        ));
+            }));
         api = api.route(route.path, handler);
     }
     let api = api
@@ -111,6 +111,52 @@ pub(crate) async fn health(_: AcceptsJson, State(state): State<AppState>) -> Res
             res
         }
     }
+}
+
+/// A 404 `EndPoint.0005` without specifics is about the resource the path names: say which, so
+/// that a client sees whether its service or its endpoint id is wrong. The ids were checked for
+/// syntax before any handler ran (1..64 of `[0-9A-Za-z-]`), so they are safe to repeat.
+async fn name_missing_resource(
+    params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let res = next.run(req).await;
+    // A path that does not decode has no ids to name; its own error stands.
+    let Ok(params) = params else {
+        return res;
+    };
+    let generic_404 = res
+        .extensions()
+        .get::<error::Sent>()
+        .is_some_and(|s| s.code == ErrorCode::NotFound && s.generic);
+    if !generic_404 {
+        return res;
+    }
+    let id = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_ascii_lowercase())
+    };
+    let detail = match (
+        id("vpc_endpoint_id"),
+        id("vpc_endpoint_service_id"),
+        id("permission_id"),
+    ) {
+        (Some(endpoint), _, _) => format!("No endpoint {endpoint} in this project."),
+        (None, Some(service), Some(permission)) => format!(
+            "No whitelist record {permission} of endpoint service {service} in this project."
+        ),
+        (None, Some(service), None) => format!("No endpoint service {service} in this project."),
+        (None, None, _) => return res,
+    };
+    let close = res.headers().get(header::CONNECTION).cloned();
+    let mut named = ApiError::with(ErrorCode::NotFound, detail).into_response();
+    if let Some(close) = close {
+        named.headers_mut().insert(header::CONNECTION, close);
+    }
+    named
 }
 
 async fn unknown_route() -> ApiError {
@@ -183,11 +229,26 @@ async fn request_context(req: Request, next: Next) -> Response {
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         // Successes are debug-level (VPCEP_LOG=debug shows every request): at tens of
         // thousands of requests a second, an info line each costs about a tenth of the
-        // throughput. Refusals are info, failures warn.
+        // throughput. Refusals are info, failures warn, both with the code and message sent.
+        let sent = res.extensions().get::<error::Sent>();
+        let code = sent.map(|s| s.code.as_str());
+        let message = sent.map(|s| s.message.as_str());
         if status.is_server_error() {
-            tracing::warn!(status = status.as_u16(), ms, "request failed");
+            tracing::warn!(
+                status = status.as_u16(),
+                ms,
+                code,
+                message,
+                "request failed"
+            );
         } else if status.is_client_error() {
-            tracing::info!(status = status.as_u16(), ms, "request refused");
+            tracing::info!(
+                status = status.as_u16(),
+                ms,
+                code,
+                message,
+                "request refused"
+            );
         } else {
             tracing::debug!(status = status.as_u16(), ms, "request");
         }

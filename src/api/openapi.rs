@@ -751,7 +751,8 @@ fn shared_responses() -> Map<String, Value> {
     put(
         "NotImplemented",
         error_response(
-            "vpcep does not implement this operation yet.",
+            "vpcep does not implement this operation yet; the message says `<Operation> is not \
+             implemented by vpcep.`",
             &[C::SystemError],
         ),
     );

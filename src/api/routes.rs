@@ -6,7 +6,7 @@ use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Json;
 use serde_json::Value;
 
-use super::error::{ApiError, ErrorCode};
+use super::error::ApiError;
 use super::extract::Ctx;
 use super::{
     connections, endpoints, faults, health, iam, permissions, services, versions, AppState,
@@ -344,13 +344,7 @@ pub(super) fn method_router(route: &Route) -> MethodRouter<AppState> {
         op => {
             let name = op.name();
             on(f, move |_ctx: Ctx| async move {
-                Err::<(), _>(
-                    ApiError::with(
-                        ErrorCode::SystemError,
-                        format!("{name} is not implemented by vpcep yet."),
-                    )
-                    .status(axum::http::StatusCode::NOT_IMPLEMENTED),
-                )
+                Err::<(), _>(ApiError::not_implemented(name))
             })
         }
     }

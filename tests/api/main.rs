@@ -8,6 +8,7 @@ mod endpoints;
 mod faults;
 mod go_clients;
 mod helpers;
+mod hints;
 mod isolation;
 mod lifecycle;
 mod openapi;

@@ -588,7 +588,13 @@ async fn unimplemented_operations_are_501() {
     for (method, rest, body) in &cases {
         let r = app.call(method.clone(), rest, body.as_ref()).await;
         assert_eq!(r.status, 501, "{method} {rest}: {}", r.text);
-        r.assert_error(501, "EndPoint.0001");
+        let message = r.assert_error(501, "EndPoint.0001");
+        // It names the operation and does not invite a retry that can never work.
+        assert!(
+            message.ends_with(" is not implemented by vpcep."),
+            "{message}"
+        );
+        assert!(!message.to_lowercase().contains("retry"), "{message}");
     }
 }
 
