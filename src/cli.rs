@@ -54,7 +54,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_signal()?;
     let addr = app.local_addr()?;
     print_line(&format!("vpcep listening on http://{addr}"))?;
-    tracing::info!(%addr, database = %redact_url(&args.db.database), region = %args.region, "serving");
+    tracing::info!(%addr, database = %crate::store::redact_url(&args.db.database), region = %args.region, "serving");
     app.serve(shutdown).await;
     reconciler.abort();
     Ok(())
@@ -147,17 +147,6 @@ pub async fn inject(cmd: InjectCommand) -> anyhow::Result<()> {
                 .await?;
             print_line(&json!({"project_id": project_id, "fail_next_creations": count}).to_string())
         }
-    }
-}
-
-/// A database URL without its password, for logs.
-fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_owned(),
     }
 }
 

@@ -372,11 +372,22 @@ pub trait Store: Send + Sync + 'static {
 
 pub type DynStore = Arc<dyn Store>;
 
+/// A database URL without its password, for logs and messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// Opens the store a database URL names (`sqlite://PATH` or `postgres://...`), applying
 /// migrations.
 pub async fn open(url: &str, pg: &postgres::Options) -> anyhow::Result<DynStore> {
     if let Some(path) = url.strip_prefix("sqlite://") {
-        let store = sqlite::SqliteStore::open(path.into()).await?;
+        let store = sqlite::SqliteStore::open(sqlite::file_path(path)?).await?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let store = postgres::PostgresStore::open(url, pg).await?;

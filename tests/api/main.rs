@@ -18,4 +18,5 @@ mod seed;
 mod services;
 mod signer;
 mod signing;
+mod startup;
 mod status_codes;

@@ -1349,8 +1349,11 @@ async fn serve_without_postgres_exits_non_zero_after_database_wait_with_a_clear_
     );
     let last = stderr.lines().last().unwrap_or_default();
     assert!(
-        last.starts_with("vpcep: ") && last.contains("PostgreSQL did not answer within 1s"),
-        "the last stderr line does not say that PostgreSQL did not answer within 1s: {stderr:?}"
+        last.starts_with("vpcep: ")
+            && last.contains("did not answer within 1s (--database-wait)")
+            && last.contains("Connection refused"),
+        "the last stderr line does not say that PostgreSQL did not answer within 1s, and why: \
+         {stderr:?}"
     );
 }
 

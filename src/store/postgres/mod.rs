@@ -88,6 +88,88 @@ pub struct PostgresStore {
     pool: Pool,
 }
 
+/// The reason, with a hint, when a connection failed in a way that waiting will not cure; `None`
+/// when the server could not be reached (yet) or said it is starting up.
+fn lasting_failure(e: &deadpool_postgres::PoolError, url: &str) -> Option<String> {
+    let deadpool_postgres::PoolError::Backend(pg) = e else {
+        return None;
+    };
+    let target = crate::store::redact_url(url);
+    if let Some(db) = pg.as_db_error() {
+        let code = db.code();
+        if *code == SqlState::CANNOT_CONNECT_NOW || *code == SqlState::TOO_MANY_CONNECTIONS {
+            return None;
+        }
+        let hint = if *code == SqlState::INVALID_CATALOG_NAME {
+            format!(
+                " Create it first ({}), or name an existing database in the URL's path.",
+                createdb_command(url)
+            )
+        } else if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        {
+            " Check the user and password in the URL, and the server's pg_hba.conf.".to_owned()
+        } else {
+            String::new()
+        };
+        return Some(format!(
+            "PostgreSQL at {target} refused the connection: {} (SQLSTATE {}).{hint}",
+            db.message(),
+            code.code()
+        ));
+    }
+    // Not reached at all (refused, timed out, no route, a name that does not resolve yet): an I/O
+    // error somewhere in the chain, worth waiting for. Anything else is the client's own setup,
+    // such as `sslmode=require` (vpcep connects without TLS).
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(pg);
+    while let Some(c) = cause {
+        if c.is::<std::io::Error>() {
+            return None;
+        }
+        cause = c.source();
+    }
+    let text = pg.to_string();
+    let hint = if text.contains("TLS") || text.contains("tls") {
+        " vpcep connects to PostgreSQL without TLS: use `sslmode=disable` or `sslmode=prefer` in \
+         the URL."
+    } else {
+        ""
+    };
+    Some(format!(
+        "cannot connect to PostgreSQL at {target}: {text}.{hint}"
+    ))
+}
+
+/// `createdb` for the database a URL names, to paste.
+fn createdb_command(url: &str) -> String {
+    let Ok(u) = url::Url::parse(url) else {
+        return "createdb NAME".to_owned();
+    };
+    let mut cmd = String::from("createdb");
+    if let Some(host) = u.host_str() {
+        cmd.push_str(&format!(" -h {host}"));
+    }
+    if let Some(port) = u.port() {
+        cmd.push_str(&format!(" -p {port}"));
+    }
+    if !u.username().is_empty() {
+        cmd.push_str(&format!(" -U {}", u.username()));
+    }
+    let name = u.path().trim_start_matches('/');
+    cmd.push(' ');
+    cmd.push_str(if name.is_empty() { "NAME" } else { name });
+    cmd
+}
+
+/// The innermost cause of an error, where the reason usually is ("Connection refused").
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
+}
+
 impl PostgresStore {
     /// Connects (waiting for the database up to `startup_wait`), applies migrations and returns
     /// the store.
@@ -115,25 +197,38 @@ impl PostgresStore {
             .build()
             .map_err(|e| anyhow::anyhow!("cannot build the PostgreSQL pool: {e}"))?;
         let store = Self { pool };
-        store.wait_until_up(options.startup_wait).await?;
+        store.wait_until_up(options.startup_wait, url).await?;
         store.migrate().await?;
         Ok(store)
     }
 
-    async fn wait_until_up(&self, wait: Duration) -> anyhow::Result<()> {
+    /// Waits out a database that cannot be reached yet, or that says it is starting; any other
+    /// answer (an unknown database or role, a refused password, TLS the server does not offer)
+    /// ends the start at once with PostgreSQL's own reason, since waiting will not cure it.
+    async fn wait_until_up(&self, wait: Duration, url: &str) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + wait;
         let mut logged = false;
         loop {
             match self.pool.get().await {
                 Ok(_) => return Ok(()),
-                Err(e) if tokio::time::Instant::now() < deadline => {
+                Err(e) => {
+                    if let Some(reason) = lasting_failure(&e, url) {
+                        anyhow::bail!("{reason}");
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        anyhow::bail!(
+                            "PostgreSQL at {} did not answer within {wait:?} (--database-wait): \
+                             {e}: {}",
+                            crate::store::redact_url(url),
+                            root_cause(&e)
+                        );
+                    }
                     if !logged {
                         tracing::warn!(error = %e, wait = ?wait, "PostgreSQL is not answering yet; waiting");
                         logged = true;
                     }
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
-                Err(e) => anyhow::bail!("PostgreSQL did not answer within {wait:?}: {e}"),
             }
         }
     }

@@ -63,6 +63,23 @@ pub struct SqliteStore {
     readers: Readers,
 }
 
+/// The file a `sqlite://` URL names. vpcep's SQLite store is one file that a writer connection
+/// and several reader connections open each: an in-memory database (`:memory:`, or a `file:`
+/// URI) would give every connection its own empty database, so those are refused.
+pub fn file_path(path: &str) -> anyhow::Result<PathBuf> {
+    if path.is_empty() {
+        anyhow::bail!("sqlite:// needs a file path, e.g. sqlite://vpcep-data/vpcep.db");
+    }
+    if path == ":memory:" || path.starts_with("file:") {
+        anyhow::bail!(
+            "sqlite://{path} is not supported: vpcep opens its SQLite database from several \
+             connections, and each would get its own empty in-memory database. Use a file, e.g. \
+             sqlite:///tmp/vpcep-test.db (a fresh path per run gives a throwaway database)."
+        );
+    }
+    Ok(PathBuf::from(path))
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and its folder, applies migrations and starts
     /// the writer.
@@ -72,6 +89,17 @@ impl SqliteStore {
                 anyhow::anyhow!("cannot create the database folder {}: {e}", dir.display())
             })?;
         }
+        // SQLite says only "unable to open database file"; opening it here first gives the
+        // operating system's reason (a folder, no permission, a read-only file system).
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| {
+                anyhow::anyhow!("cannot open the database file {}: {e}", path.display())
+            })?;
         let p = path.clone();
         let conn = tokio::task::spawn_blocking(move || -> anyhow::Result<Connection> {
             let mut conn = open_connection(&p, false)
