@@ -6,9 +6,11 @@ use serde_json::json;
 
 use crate::api::render_for_cli;
 use crate::auth;
-use crate::config::{CredentialsCommand, InjectCommand, ServeArgs};
+use crate::config::{CredentialFormat, CredentialsCommand, InjectCommand, ServeArgs};
+use crate::domain::credential::GivenCredential;
 use crate::domain::{ids::new_hex_id, parse_path_id, time, QueryError, ServiceError};
 use crate::server::{shutdown_signal, App};
+use crate::store::DynStore;
 use crate::store::StoreError;
 
 /// Prints one line on stdout and flushes it, so a supervising process sees it at once.
@@ -32,22 +34,127 @@ fn issued_json(issued: &auth::Issued) -> String {
     .to_string()
 }
 
+/// `export NAME='value'` lines of a new credential, for `eval` in a shell.
+fn issued_env(issued: &auth::Issued) -> String {
+    let c = &issued.credential;
+    let quote = |v: &str| format!("'{}'", v.replace('\'', r"'\''"));
+    [
+        ("VPCEP_CREDENTIAL_NAME", c.name.as_str()),
+        ("VPCEP_DOMAIN_ID", c.domain_id.as_str()),
+        ("VPCEP_PROJECT_ID", c.project_id.as_str()),
+        ("VPCEP_ACCESS_KEY", c.access_key.as_str()),
+        ("VPCEP_SECRET_KEY", c.secret_key.as_str()),
+        ("VPCEP_TOKEN", issued.token.as_str()),
+    ]
+    .iter()
+    .map(|(k, v)| format!("export {k}={}", quote(v)))
+    .collect::<Vec<_>>()
+    .join("\n")
+}
+
+/// The account a project belongs to already, if any: a known project keeps its account.
+async fn account_of(store: &DynStore, project_id: &str) -> anyhow::Result<Option<String>> {
+    Ok(store
+        .list_credentials()
+        .await?
+        .into_iter()
+        .find(|c| c.project_id == project_id)
+        .map(|c| c.domain_id))
+}
+
+/// `serve --bootstrap-credential`: creates the given credential unless the database holds it;
+/// one it holds must be the same (secret key, and project and account where given). Returns
+/// the credential when it was created now.
+async fn ensure_given(
+    store: &DynStore,
+    given: &GivenCredential,
+) -> anyhow::Result<Option<auth::Issued>> {
+    let ak = &given.access_key;
+    let matches = |c: &crate::domain::Credential| {
+        c.secret_key == given.secret_key
+            && given.project_id.as_ref().is_none_or(|p| *p == c.project_id)
+            && given.domain_id.as_ref().is_none_or(|d| *d == c.domain_id)
+    };
+    let differs = || {
+        anyhow::anyhow!(
+            "the database already holds access key {ak} with another secret key, project or \
+             account than --bootstrap-credential gives: delete it first (`vpcep credentials \
+             delete --access-key {ak}`) or choose another access key"
+        )
+    };
+    if let Some(existing) = store.credential_by_access_key(ak.clone()).await? {
+        return if matches(&existing) {
+            Ok(None)
+        } else {
+            Err(differs())
+        };
+    }
+    let project_id = given.project_id.clone().unwrap_or_else(new_hex_id);
+    let domain_id = match &given.domain_id {
+        Some(d) => d.clone(),
+        None => account_of(store, &project_id)
+            .await?
+            .unwrap_or_else(new_hex_id),
+    };
+    let issued = auth::issue_with_keys(
+        "bootstrap".into(),
+        domain_id,
+        project_id,
+        ak.clone(),
+        given.secret_key.clone(),
+    );
+    match store
+        .create_credential(issued.credential.clone(), auth::hash_token(&issued.token))
+        .await
+    {
+        Ok(()) => Ok(Some(issued)),
+        // Another node, started with the same flag, created it first.
+        Err(StoreError::DuplicateAccessKey) => {
+            match store.credential_by_access_key(ak.clone()).await? {
+                Some(existing) if matches(&existing) => Ok(None),
+                _ => Err(differs()),
+            }
+        }
+        Err(StoreError::ProjectOfAnotherDomain(p)) => {
+            anyhow::bail!("--bootstrap-credential: project {p} already belongs to another account")
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `vpcep serve`
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let given = args.bootstrap_credential()?;
     let store = args.db.open().await?;
-    // A fresh database gets one credential, printed once, so the server is usable at once.
-    let first = auth::issue("default".into(), new_hex_id(), new_hex_id());
-    let token_hash = auth::hash_token(&first.token);
-    if store
-        .bootstrap_credential(first.credential.clone(), token_hash)
-        .await?
-    {
-        print_line(&issued_json(&first))?;
-        tracing::info!(
-            access_key = %first.credential.access_key,
-            project_id = %first.credential.project_id,
-            "created the first credential (its secrets are printed on stdout only)"
-        );
+    let created = match &given {
+        Some(given) => ensure_given(&store, given).await?,
+        None => {
+            // A fresh database gets one credential, printed once, so the server is usable at once.
+            let first = auth::issue("default".into(), new_hex_id(), new_hex_id());
+            let token_hash = auth::hash_token(&first.token);
+            store
+                .bootstrap_credential(first.credential.clone(), token_hash)
+                .await?
+                .then_some(first)
+        }
+    };
+    match created {
+        Some(issued) => {
+            print_line(&issued_json(&issued))?;
+            tracing::info!(
+                access_key = %issued.credential.access_key,
+                project_id = %issued.credential.project_id,
+                "created a credential (its secrets are printed on stdout only)"
+            );
+        }
+        None => {
+            let count = store.list_credentials().await?.len();
+            tracing::info!(
+                "the database holds {count} credential(s); `vpcep credentials list --database \
+                 {}` shows them, without secrets",
+                crate::store::redact_url(&args.db.database)
+            );
+        }
     }
     let reconciler = tokio::spawn(reconcile(store.clone(), args.transition_delay));
     let app = App::build(&args, store).await?;
@@ -89,7 +196,7 @@ pub async fn inject(cmd: InjectCommand) -> anyhow::Result<()> {
             id,
             error,
         } => {
-            let store = db.open().await?;
+            let store = db.open_existing().await?;
             let error = QueryError {
                 error_code: error.error_code,
                 error_message: error.error_message,
@@ -113,7 +220,7 @@ pub async fn inject(cmd: InjectCommand) -> anyhow::Result<()> {
             id,
             error,
         } => {
-            let store = db.open().await?;
+            let store = db.open_existing().await?;
             let error = ServiceError {
                 code: error.error_code,
                 message: error.error_message,
@@ -137,7 +244,7 @@ pub async fn inject(cmd: InjectCommand) -> anyhow::Result<()> {
             count,
             error,
         } => {
-            let store = db.open().await?;
+            let store = db.open_existing().await?;
             let error = QueryError {
                 error_code: error.error_code,
                 error_message: error.error_message,
@@ -163,7 +270,9 @@ pub async fn credentials(cmd: CredentialsCommand) -> anyhow::Result<()> {
             name,
             domain_id,
             project_id,
+            format,
         } => {
+            eprintln!("vpcep: database {}", db.describe());
             let store = db.open().await?;
             let project_id = project_id
                 .map(|p| parse_id("--project-id", &p))
@@ -172,13 +281,7 @@ pub async fn credentials(cmd: CredentialsCommand) -> anyhow::Result<()> {
                 Some(d) => parse_id("--domain-id", &d)?,
                 // A known project keeps its account; anything else is a new account.
                 None => match &project_id {
-                    Some(p) => store
-                        .list_credentials()
-                        .await?
-                        .into_iter()
-                        .find(|c| &c.project_id == p)
-                        .map(|c| c.domain_id)
-                        .unwrap_or_else(new_hex_id),
+                    Some(p) => account_of(&store, p).await?.unwrap_or_else(new_hex_id),
                     None => new_hex_id(),
                 },
             };
@@ -188,7 +291,10 @@ pub async fn credentials(cmd: CredentialsCommand) -> anyhow::Result<()> {
                 .create_credential(issued.credential.clone(), auth::hash_token(&issued.token))
                 .await
             {
-                Ok(()) => print_line(&issued_json(&issued)),
+                Ok(()) => print_line(&match format {
+                    CredentialFormat::Json => issued_json(&issued),
+                    CredentialFormat::Env => issued_env(&issued),
+                }),
                 Err(StoreError::ProjectOfAnotherDomain(p)) => {
                     anyhow::bail!("project {p} already belongs to another account")
                 }
@@ -196,7 +302,8 @@ pub async fn credentials(cmd: CredentialsCommand) -> anyhow::Result<()> {
             }
         }
         CredentialsCommand::List { db } => {
-            let store = db.open().await?;
+            eprintln!("vpcep: database {}", db.describe());
+            let store = db.open_existing().await?;
             let list: Vec<_> = store
                 .list_credentials()
                 .await?
@@ -214,7 +321,8 @@ pub async fn credentials(cmd: CredentialsCommand) -> anyhow::Result<()> {
             print_line(&serde_json::to_string_pretty(&list)?)
         }
         CredentialsCommand::Delete { db, access_key } => {
-            let store = db.open().await?;
+            eprintln!("vpcep: database {}", db.describe());
+            let store = db.open_existing().await?;
             if store.delete_credential(access_key.clone()).await? {
                 print_line(&json!({"deleted": access_key}).to_string())
             } else {

@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::domain::credential::GivenCredential;
 
 pub const DEFAULT_DATABASE: &str = "sqlite://vpcep-data/vpcep.db";
 
@@ -83,21 +85,59 @@ pub enum InjectCommand {
 
 #[derive(Args, Debug, Clone)]
 pub struct DatabaseArg {
-    /// Database URL: sqlite://PATH (relative to the working directory, or sqlite:///ABSOLUTE).
+    /// Database URL: sqlite://PATH (relative to the working directory, or sqlite:///ABSOLUTE) or
+    /// postgres://USER[:PASSWORD]@HOST:PORT/DB.
     #[arg(long, env = "VPCEP_DATABASE", default_value = DEFAULT_DATABASE)]
     pub database: String,
-    /// PostgreSQL: connections in this node's pool.
+    /// PostgreSQL: connections in the pool.
     #[arg(long, env = "VPCEP_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
     pub pool_size: u32,
-    /// PostgreSQL: how long start-up waits for a database that is still coming up.
+    /// PostgreSQL: how long to wait for a database that cannot be reached yet.
     #[arg(long, env = "VPCEP_DATABASE_WAIT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub database_wait: Duration,
-    /// PostgreSQL: how long a request waits for a connection before answering 503.
+    /// PostgreSQL: how long to wait for a connection (a request answers 503 after).
     #[arg(long, env = "VPCEP_CONNECT_TIMEOUT", default_value = "3s", value_parser = humantime::parse_duration)]
     pub connect_timeout: Duration,
 }
 
 impl DatabaseArg {
+    /// The database in words, for the one stderr line of each command: the URL without its
+    /// password, and for SQLite the absolute path, since a relative one depends on the folder
+    /// the command runs in.
+    pub fn describe(&self) -> String {
+        let url = crate::store::redact_url(&self.database);
+        match self.sqlite_file() {
+            Some(path) => match std::path::absolute(&path) {
+                Ok(abs) if abs != path => format!("{url} ({})", abs.display()),
+                _ => url,
+            },
+            None => url,
+        }
+    }
+
+    fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        self.database
+            .strip_prefix("sqlite://")
+            .map(std::path::PathBuf::from)
+    }
+
+    /// Opens a database that must exist already: commands that only read or change what is in
+    /// it (`credentials list|delete`, `inject`) must not create an empty one because they ran in
+    /// another folder than `serve`.
+    pub async fn open_existing(&self) -> anyhow::Result<crate::store::DynStore> {
+        if let Some(path) = self.sqlite_file() {
+            if !path.is_file() {
+                anyhow::bail!(
+                    "no database at {}: `vpcep serve` creates it on its first start. Run this \
+                     command from the folder `serve` runs in, or pass the same --database (or \
+                     VPCEP_DATABASE)",
+                    self.describe()
+                );
+            }
+        }
+        self.open().await
+    }
+
     /// Opens the database this argument names.
     pub async fn open(&self) -> anyhow::Result<crate::store::DynStore> {
         let pg = crate::store::postgres::Options {
@@ -141,6 +181,55 @@ pub struct ServeArgs {
     /// How long a graceful stop waits for in-flight requests.
     #[arg(long, env = "VPCEP_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
+    /// A credential with keys you choose, ACCESS_KEY:SECRET_KEY[:PROJECT_ID[:DOMAIN_ID]], created
+    /// at start unless the database holds it already (then it must match). It replaces the
+    /// generated first credential. Prefer the variable: a command line is visible to others.
+    #[arg(long, env = "VPCEP_BOOTSTRAP_CREDENTIAL", hide_env_values = true, value_parser = keep_secret)]
+    pub bootstrap_credential: Option<Secret>,
+}
+
+/// A command-line value that holds a secret: `Debug` hides it, and it is parsed after clap,
+/// whose error messages would repeat a rejected value whole.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+fn keep_secret(text: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret(text.to_owned()))
+}
+
+impl ServeArgs {
+    /// `--bootstrap-credential`, validated.
+    pub fn bootstrap_credential(&self) -> anyhow::Result<Option<GivenCredential>> {
+        self.bootstrap_credential
+            .as_ref()
+            .map(|s| {
+                GivenCredential::parse(s.expose())
+                    .map_err(|e| anyhow::anyhow!("--bootstrap-credential: {e}"))
+            })
+            .transpose()
+    }
+}
+
+/// How `credentials create` prints the new credential.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum CredentialFormat {
+    /// One JSON object.
+    #[default]
+    Json,
+    /// `export VPCEP_...=...` lines, for `eval "$(vpcep credentials create --format env)"`.
+    Env,
 }
 
 #[derive(Subcommand, Debug)]
@@ -158,6 +247,9 @@ pub enum CredentialsCommand {
         /// The project; a new one when omitted. It must not belong to another account.
         #[arg(long)]
         project_id: Option<String>,
+        /// How to print it.
+        #[arg(long, value_enum, default_value_t = CredentialFormat::Json)]
+        format: CredentialFormat,
     },
     /// List credentials, without secrets.
     List {

@@ -29,6 +29,19 @@ pub fn issue(name: String, domain_id: String, project_id: String) -> Issued {
         .sample_string(&mut rng, 20)
         .to_ascii_uppercase();
     let secret_key = Alphanumeric.sample_string(&mut rng, 40);
+    issue_with_keys(name, domain_id, project_id, access_key, secret_key)
+}
+
+/// A credential with keys the caller chose (`domain::credential::GivenCredential`, already
+/// validated) and a fresh token.
+pub fn issue_with_keys(
+    name: String,
+    domain_id: String,
+    project_id: String,
+    access_key: String,
+    secret_key: String,
+) -> Issued {
+    let mut rng = rand::rng();
     let mut raw = [0u8; 32];
     rng.fill_bytes(&mut raw);
     Issued {

@@ -4,6 +4,7 @@
 //!
 //! Everything here is parsed once at the HTTP edge, so the store and the handlers never re-check.
 
+pub mod credential;
 pub mod iam;
 pub mod ids;
 pub mod lifecycle;
