@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::api::render_for_cli;
 use crate::auth;
-use crate::config::{CredentialFormat, CredentialsCommand, InjectCommand, ServeArgs};
+use crate::config::{CredentialFormat, CredentialsCommand, DatabaseArg, InjectCommand, ServeArgs};
 use crate::domain::credential::GivenCredential;
 use crate::domain::{ids::new_hex_id, parse_path_id, time, QueryError, ServiceError};
 use crate::server::{shutdown_signal, App};
@@ -122,9 +122,36 @@ async fn ensure_given(
     }
 }
 
+/// `vpcep reset --yes`: what `POST /_vpcep/reset` does, with database access.
+pub async fn reset(db: DatabaseArg, yes: bool) -> anyhow::Result<()> {
+    eprintln!("vpcep: database {}", db.describe());
+    if !yes {
+        anyhow::bail!(
+            "reset removes every endpoint service, endpoint and whitelist entry of every tenant \
+             (credentials stay): pass --yes to do it"
+        );
+    }
+    let store = db.open_existing().await?;
+    let n = store.reset().await?;
+    print_line(&render_for_cli::reset(n).to_string())
+}
+
 /// `vpcep serve`
-pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
     let given = args.bootstrap_credential()?;
+    // --ephemeral: a database in a folder that is removed when this function returns (a stop by
+    // SIGINT or SIGTERM; a SIGKILL leaves it to the system's temporary-file cleaning).
+    let _ephemeral = if args.ephemeral {
+        let dir = tempfile::Builder::new()
+            .prefix("vpcep-ephemeral-")
+            .tempdir()
+            .map_err(|e| anyhow::anyhow!("cannot create a temporary folder: {e}"))?;
+        args.db.database = format!("sqlite://{}", dir.path().join("vpcep.db").display());
+        tracing::info!(folder = %dir.path().display(), "ephemeral database: removed when the server stops");
+        Some(dir)
+    } else {
+        None
+    };
     let store = args.db.open().await?;
     let created = match &given {
         Some(given) => ensure_given(&store, given).await?,

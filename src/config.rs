@@ -30,6 +30,15 @@ pub enum Command {
     /// Inject faults for tests of clients: failed endpoints and services, failing creations.
     #[command(subcommand)]
     Inject(InjectCommand),
+    /// Remove every endpoint service, endpoint and whitelist entry of every tenant; credentials
+    /// stay. For test databases.
+    Reset {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Confirm: without it nothing is removed.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// The error an injected fault carries.
@@ -186,6 +195,14 @@ pub struct ServeArgs {
     /// generated first credential. Prefer the variable: a command line is visible to others.
     #[arg(long, env = "VPCEP_BOOTSTRAP_CREDENTIAL", hide_env_values = true, value_parser = keep_secret)]
     pub bootstrap_credential: Option<Secret>,
+    /// Serve a fresh SQLite database in a temporary folder, removed when the server stops: the
+    /// one-liner for a CI job. Allows reset. Not with --database.
+    #[arg(long, env = "VPCEP_EPHEMERAL", conflicts_with = "database")]
+    pub ephemeral: bool,
+    /// Let any authenticated caller wipe every service, endpoint and whitelist of the server with
+    /// `POST /_vpcep/reset` (credentials stay). For test servers only.
+    #[arg(long, env = "VPCEP_ALLOW_RESET")]
+    pub allow_reset: bool,
 }
 
 /// A command-line value that holds a secret: `Debug` hides it, and it is parsed after clap,
@@ -275,6 +292,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub max_in_flight: usize,
     pub transition_delay: Duration,
+    /// `POST /_vpcep/reset` may wipe the database (`--allow-reset`, `--ephemeral`).
+    pub allow_reset: bool,
 }
 
 impl Settings {
@@ -294,6 +313,7 @@ impl From<&ServeArgs> for Settings {
             request_timeout: a.request_timeout,
             max_in_flight: a.max_in_flight as usize,
             transition_delay: a.transition_delay,
+            allow_reset: a.allow_reset || a.ephemeral,
         }
     }
 }

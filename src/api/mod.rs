@@ -10,6 +10,7 @@ mod iam;
 mod openapi;
 mod permissions;
 mod render;
+mod reset;
 pub mod routes;
 mod services;
 mod validate;
@@ -45,6 +46,10 @@ pub mod render_for_cli {
 
     pub fn service(s: &EndpointService) -> Value {
         render::service(s, ServiceView::Detail)
+    }
+
+    pub fn reset(n: crate::store::ResetCounts) -> Value {
+        render::reset(n)
     }
 }
 

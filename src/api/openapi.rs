@@ -478,6 +478,16 @@ fn doc(op: Operation) -> Doc {
             success: Success::Json("KeystoneShowCatalogResponse"),
             ..BASE
         },
+        O::Reset => Doc {
+            tag: TAG_FAULTS,
+            summary: "Remove every service, endpoint and whitelist entry; keep the credentials",
+            description: "Not part of the VPCEP API. Wipes every tenant's resources, so it \
+                          answers only on a server started with `--allow-reset` or \
+                          `--ephemeral`; elsewhere 403 `EndPoint.0004`. Any request body is \
+                          ignored. `marker_id`s are not reused afterwards.",
+            success: Success::Json("ResetResponse"),
+            ..BASE
+        },
         O::ListServicePublicDetails => {
             not_implemented(TAG_SERVICES, "List public endpoint services")
         }

@@ -170,3 +170,12 @@ pub fn permission(p: &crate::domain::PermissionRecord) -> Value {
         "created_at": ts(p.created_at),
     })
 }
+
+/// What a reset removed (`POST /_vpcep/reset`, `vpcep reset`).
+pub fn reset(n: crate::store::ResetCounts) -> Value {
+    json!({"deleted": {
+        "endpoint_services": n.services,
+        "endpoints": n.endpoints,
+        "permissions": n.permissions,
+    }})
+}

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::error::ApiError;
 use super::extract::Ctx;
 use super::{
-    connections, endpoints, faults, health, iam, permissions, services, versions, AppState,
+    connections, endpoints, faults, health, iam, permissions, reset, services, versions, AppState,
 };
 
 const SERVICES: &str = "/v1/{project_id}/vpc-endpoint-services";
@@ -51,8 +51,8 @@ operations! {
     UpdateEndpointPolicy, DeleteEndpointPolicy, UpdateEndpointRoutetable, ListQuotaDetails,
     AddEndpointServiceServerResource, UpgradeEndpointService, UpgradeEndpoint,
     BatchAddOrRemoveResourceInstance, ListQueryProjectResourceTags, ListResourceInstances,
-    // vpcep's own fault injection, off the VPCEP paths.
-    InjectEndpointFailure, InjectServiceFailure, InjectCreationFailures,
+    // vpcep's own fault injection and reset, off the VPCEP paths.
+    InjectEndpointFailure, InjectServiceFailure, InjectCreationFailures, Reset,
 }
 
 /// One route: method, path (axum syntax, which is also OpenAPI's) and operation.
@@ -261,6 +261,7 @@ pub const ROUTES: &[Route] = &[
         "/_vpcep/v1/{project_id}/fail-next-creations",
         O::InjectCreationFailures,
     ),
+    r("POST", "/_vpcep/reset", O::Reset),
 ];
 
 impl Operation {
@@ -341,6 +342,7 @@ pub(super) fn method_router(route: &Route) -> MethodRouter<AppState> {
         O::InjectEndpointFailure => on(f, faults::inject_endpoint_failure),
         O::InjectServiceFailure => on(f, faults::inject_service_failure),
         O::InjectCreationFailures => on(f, faults::inject_creation_failures),
+        O::Reset => on(f, reset::reset),
         op => {
             let name = op.name();
             on(f, move |_ctx: Ctx| async move {

@@ -230,6 +230,11 @@ pub trait Store: Send + Sync + 'static {
     async fn list_credentials(&self) -> StoreResult<Vec<Credential>>;
     async fn delete_credential(&self, access_key: String) -> StoreResult<bool>;
 
+    /// Removes every endpoint service, endpoint (connection), whitelist entry and planned
+    /// failure of every tenant, in one transaction; credentials stay, and `marker_id`s are not
+    /// reused afterwards.
+    async fn reset(&self) -> StoreResult<ResetCounts>;
+
     // Endpoint services.
     async fn create_service(
         &self,
@@ -371,6 +376,14 @@ pub trait Store: Send + Sync + 'static {
 }
 
 pub type DynStore = Arc<dyn Store>;
+
+/// What [`Store::reset`] removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ResetCounts {
+    pub services: u64,
+    pub endpoints: u64,
+    pub permissions: u64,
+}
 
 /// A database URL without its password, for logs and messages.
 pub fn redact_url(url: &str) -> String {

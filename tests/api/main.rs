@@ -14,6 +14,7 @@ mod lifecycle;
 mod openapi;
 mod permissions;
 mod postgres;
+mod reset;
 mod seed;
 mod services;
 mod signer;

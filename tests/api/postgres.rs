@@ -342,12 +342,13 @@ fn migration_files(backend: &str) -> Vec<String> {
     names
 }
 
-/// `vpcep credentials list`, which opens (and so migrates) the database.
+/// `vpcep credentials create`, which creates (and so migrates) the database; `list` refuses a
+/// SQLite file that does not exist yet.
 fn migrate_with_the_cli(db_url: &str) {
-    let out = vpcep(&["credentials", "list", "--database", db_url]);
+    let out = vpcep(&["credentials", "create", "--database", db_url]);
     assert!(
         out.status.success(),
-        "`vpcep credentials list --database {db_url}` failed: {}",
+        "`vpcep credentials create --database {db_url}` failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -32,7 +32,7 @@ use crate::domain::{
 };
 use crate::store::{
     ConnectionFilter, DescribeBy, DescriptionUpdate, EndpointFilter, NewPermission, Page,
-    PageRequest, ServiceFilter, Store, StoreError, StoreResult,
+    PageRequest, ResetCounts, ServiceFilter, Store, StoreError, StoreResult,
 };
 
 /// The migrations, in order; file names are shared with the SQLite tree.
@@ -394,6 +394,10 @@ impl Store for PostgresStore {
 
     async fn delete_credential(&self, access_key: String) -> StoreResult<bool> {
         in_tx!(self, |tx| credentials::delete(tx, &access_key))
+    }
+
+    async fn reset(&self) -> StoreResult<ResetCounts> {
+        in_tx!(self, |tx| services::reset(tx))
     }
 
     async fn create_service(

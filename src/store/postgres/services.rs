@@ -11,7 +11,9 @@ use crate::domain::{
     compose_service_name, ids::new_uuid, lifecycle, ports_clash, time, EndpointService, NewService,
     Port, ServiceError, ServicePatch, ServiceStatus, Tenant,
 };
-use crate::store::{DescribeBy, Page, PageRequest, ServiceFilter, StoreError, StoreResult};
+use crate::store::{
+    DescribeBy, Page, PageRequest, ResetCounts, ServiceFilter, StoreError, StoreResult,
+};
 
 const COLUMNS: &str = "s.id, s.project_id, s.domain_id, s.service_name, s.port_id, s.vpc_id, \
      s.pool_id, s.server_type, s.service_type, s.approval_enabled, s.status, s.ip, s.tcp_proxy, \
@@ -406,4 +408,24 @@ pub async fn fail(
     .await
     .map_err(pg_error)?;
     get(c, project_id, id).await?.ok_or(StoreError::NotFound)
+}
+
+/// `Store::reset`: every table but `credentials`. Whitelists and connection counts go with their
+/// services (`ON DELETE CASCADE`); `marker_id` comes from a sequence, so it is not reused.
+pub async fn reset(c: &impl GenericClient) -> StoreResult<ResetCounts> {
+    let permissions = x(c, "DELETE FROM endpoint_service_permissions", &[])
+        .await
+        .map_err(pg_error)?;
+    let endpoints = x(c, "DELETE FROM endpoints", &[]).await.map_err(pg_error)?;
+    let services = x(c, "DELETE FROM endpoint_services", &[])
+        .await
+        .map_err(pg_error)?;
+    x(c, "DELETE FROM fault_plans", &[])
+        .await
+        .map_err(pg_error)?;
+    Ok(ResetCounts {
+        services,
+        endpoints,
+        permissions,
+    })
 }

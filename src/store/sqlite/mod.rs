@@ -22,7 +22,7 @@ use crate::domain::{
 };
 use crate::store::{
     ConnectionFilter, DescribeBy, DescriptionUpdate, EndpointFilter, NewPermission, Page,
-    PageRequest, ServiceFilter, Store, StoreError, StoreResult,
+    PageRequest, ResetCounts, ServiceFilter, Store, StoreError, StoreResult,
 };
 use readers::Readers;
 use writer::Writer;
@@ -245,6 +245,10 @@ impl Store for SqliteStore {
         self.writer
             .write(move |c| credentials::delete(c, &access_key))
             .await
+    }
+
+    async fn reset(&self) -> StoreResult<ResetCounts> {
+        self.writer.write(services::reset).await
     }
 
     async fn create_service(

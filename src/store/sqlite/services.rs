@@ -10,7 +10,9 @@ use crate::domain::{
     compose_service_name, ids::new_uuid, lifecycle, ports_clash, time, EndpointService, NewService,
     Port, ServiceError, ServicePatch, ServiceStatus, Tenant,
 };
-use crate::store::{DescribeBy, Page, PageRequest, ServiceFilter, StoreError, StoreResult};
+use crate::store::{
+    DescribeBy, Page, PageRequest, ResetCounts, ServiceFilter, StoreError, StoreResult,
+};
 
 const COLUMNS: &str = "s.id, s.project_id, s.domain_id, s.service_name, s.port_id, s.vpc_id, \
      s.pool_id, s.server_type, s.service_type, s.approval_enabled, s.status, s.ip, s.tcp_proxy, \
@@ -349,4 +351,26 @@ pub fn fail(
     .and_then(|mut s| s.execute(params![error_json, time::now(), id]))
     .map_err(db_error)?;
     get(c, project_id, id)?.ok_or(StoreError::NotFound)
+}
+
+/// `Store::reset`: every table but `credentials`. Whitelists and connection counts go with their
+/// services (`ON DELETE CASCADE`); `marker_id` is an `AUTOINCREMENT` key, so it is not reused.
+pub fn reset(c: &Connection) -> StoreResult<ResetCounts> {
+    let permissions = c
+        .query_row(
+            "SELECT COUNT(*) FROM endpoint_service_permissions",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(db_error)?;
+    let endpoints = c.execute("DELETE FROM endpoints", []).map_err(db_error)?;
+    let services = c
+        .execute("DELETE FROM endpoint_services", [])
+        .map_err(db_error)?;
+    c.execute("DELETE FROM fault_plans", []).map_err(db_error)?;
+    Ok(ResetCounts {
+        services: services as u64,
+        endpoints: endpoints as u64,
+        permissions: u64::try_from(permissions).unwrap_or(0),
+    })
 }
