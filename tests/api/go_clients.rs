@@ -595,15 +595,6 @@ async fn iam_project_lookup_by_another_region_or_filter_finds_nothing() {
         .assert_error(400, "EndPoint.0002");
 }
 
-/// An unsigned request, with a token or without anything.
-async fn plain(app: &TestApp, method: Method, path: &str, token: Option<&str>) -> Resp {
-    let mut rb = app.client.request(method, app.url(path));
-    if let Some(token) = token {
-        rb = rb.header("X-Auth-Token", token);
-    }
-    Resp::from_reqwest(rb.send().await.expect("send")).await
-}
-
 #[tokio::test]
 async fn iam_discovery_is_authenticated_like_every_route() {
     let app = TestApp::spawn();
@@ -616,8 +607,8 @@ async fn iam_discovery_is_authenticated_like_every_route() {
         "/v3/auth/catalog",
     ] {
         // A token works too; nothing is 401.
-        plain(&app, Method::GET, path, Some(app.token())).await.ok();
-        let none = plain(&app, Method::GET, path, None).await;
+        app.plain(Method::GET, path, Some(app.token())).await.ok();
+        let none = app.plain(Method::GET, path, None).await;
         none.assert_error(401, "EndPoint.0003");
         // A tampered or stale signature: 401.
         let mut tampered = iam(&app, Client::Golangsdk, path).sign(&k);
@@ -632,7 +623,7 @@ async fn iam_discovery_is_authenticated_like_every_route() {
         foreign.set_header("X-Project-Id", &sibling.project_id);
         foreign.send(&app).await.assert_error(403, "EndPoint.0004");
         // Other methods: 405 with Allow.
-        let post = plain(&app, Method::POST, path, Some(app.token())).await;
+        let post = app.plain(Method::POST, path, Some(app.token())).await;
         post.assert_error(405, "EndPoint.0002");
     }
 }

@@ -483,6 +483,16 @@ impl TestApp {
         format!("{}{}", self.base(), path)
     }
 
+    /// An unsigned request to any path (not only under `/v1/{project}`), with a token or
+    /// without any credential.
+    pub async fn plain(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> Resp {
+        let mut rb = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            rb = rb.header("X-Auth-Token", token);
+        }
+        Resp::from_reqwest(rb.send().await.expect("send")).await
+    }
+
     /// What the server logged so far (needs [`ServeOptions::capture_log`]).
     pub fn log(&self) -> String {
         let path = self

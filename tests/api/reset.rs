@@ -11,11 +11,7 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 async fn post_reset(app: &TestApp, token: Option<&str>) -> Resp {
-    let mut rb = app.client.post(app.url("/_vpcep/reset"));
-    if let Some(token) = token {
-        rb = rb.header("X-Auth-Token", token);
-    }
-    Resp::from_reqwest(rb.send().await.expect("send")).await
+    app.plain(Method::POST, "/_vpcep/reset", token).await
 }
 
 #[tokio::test]
