@@ -1,4 +1,4 @@
--- Whitelists of endpoint services (vpcep-reference.md §2.3-2.5, 2.18, 2.27).
+-- Whitelists of endpoint services (the VPCEP API reference's permission operations; docs/api.md §3).
 
 CREATE TABLE endpoint_service_permissions (
     id                  TEXT PRIMARY KEY,

@@ -42,7 +42,7 @@ CREATE INDEX endpoint_services_port ON endpoint_services (port_id);
 CREATE INDEX endpoint_services_name ON endpoint_services (service_name);
 
 -- marker_id is the rowid: AUTOINCREMENT guarantees a value is never handed out twice, even after
--- the row is deleted (API.md §3).
+-- the row is deleted (docs/api.md §3).
 CREATE TABLE endpoints (
     marker_id              INTEGER PRIMARY KEY AUTOINCREMENT,
     id                     TEXT NOT NULL UNIQUE,
