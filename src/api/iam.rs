@@ -10,7 +10,7 @@
 //! shows is a rule of `domain::iam`.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -18,15 +18,6 @@ use super::error::ApiError;
 use super::extract::{Caller, QueryParams};
 use super::AppState;
 use crate::domain::iam::{Domain, Project, ProjectFilter};
-
-/// `http://<Host>`, for the `links` Keystone puts in every answer.
-fn base(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}")
-}
 
 /// A collection's `links`: one page, so no `next` (golangsdk's pager stops on a null `next`).
 fn collection_links(base: &str, path: &str) -> Value {
@@ -48,7 +39,7 @@ fn project(p: &Project, base: &str) -> Value {
 
 /// `GET /v3/auth/domains`: the caller's account.
 pub async fn keystone_list_auth_domains(headers: HeaderMap, caller: Caller) -> Json<Value> {
-    let base = base(&headers);
+    let base = super::base_url(&headers);
     let d = Domain::of(&caller.credential);
     Json(json!({
         "domains": [{
@@ -89,7 +80,7 @@ pub async fn keystone_list_projects(
         enabled: flag(&q, "enabled")?,
         is_domain: flag(&q, "is_domain")?,
     };
-    let base = base(&headers);
+    let base = super::base_url(&headers);
     let own = Project::of(&caller.credential, &state.settings.region);
     let projects: Vec<Value> = [own]
         .iter()
@@ -108,7 +99,7 @@ pub async fn keystone_list_auth_projects(
     headers: HeaderMap,
     caller: Caller,
 ) -> Json<Value> {
-    let base = base(&headers);
+    let base = super::base_url(&headers);
     let own = Project::of(&caller.credential, &state.settings.region);
     Json(json!({
         "projects": [project(&own, &base)],
@@ -124,7 +115,7 @@ pub async fn keystone_show_catalog(
     headers: HeaderMap,
     caller: Caller,
 ) -> Json<Value> {
-    let base = base(&headers);
+    let base = super::base_url(&headers);
     let region = &state.settings.region;
     let entry = |kind: &str, url: String| {
         json!({

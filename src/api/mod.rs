@@ -20,7 +20,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{RawPathParams, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -118,30 +118,39 @@ pub(crate) async fn health(_: AcceptsJson, State(state): State<AppState>) -> Res
     }
 }
 
+/// `http://<Host>` as the client addressed this server, for the links in answers.
+pub(crate) fn base_url(headers: &axum::http::HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
 /// A 404 `EndPoint.0005` without specifics is about the resource the path names: say which, so
 /// that a client sees whether its service or its endpoint id is wrong. The ids were checked for
 /// syntax before any handler ran (1..64 of `[0-9A-Za-z-]`), so they are safe to repeat.
-async fn name_missing_resource(
-    params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
-    req: Request,
-    next: Next,
-) -> Response {
+async fn name_missing_resource(req: Request, next: Next) -> Response {
+    // Only the cheap handles are kept (the route's template and the URI share their buffers);
+    // the ids are read from them only for a generic 404, not on every request.
+    let template = req.extensions().get::<MatchedPath>().cloned();
+    let uri = req.uri().clone();
     let res = next.run(req).await;
-    // A path that does not decode has no ids to name; its own error stands.
-    let Ok(params) = params else {
-        return res;
-    };
     let generic_404 = res
         .extensions()
         .get::<error::Sent>()
         .is_some_and(|s| s.code == ErrorCode::NotFound && s.generic);
-    if !generic_404 {
+    let Some(template) = template.filter(|_| generic_404) else {
         return res;
-    }
+    };
+    // The template's `{name}` segments stand where the path's id segments are.
     let id = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| *k == name)
+        let placeholder = format!("{{{name}}}");
+        template
+            .as_str()
+            .split('/')
+            .zip(uri.path().split('/'))
+            .find(|(t, _)| *t == placeholder)
             .map(|(_, v)| v.to_ascii_lowercase())
     };
     let detail = match (

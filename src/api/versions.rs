@@ -1,7 +1,7 @@
 //! ListVersionDetails (`GET /`) and ListSpecifiedVersionDetails (`GET /{version}`): no
 //! authentication. vpcep serves v1 only.
 
-use axum::http::{header, HeaderMap, Uri};
+use axum::http::{HeaderMap, Uri};
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -9,17 +9,14 @@ use super::error::ApiError;
 use super::extract::AcceptsJson;
 
 fn v1(headers: &HeaderMap) -> Value {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+    let base = super::base_url(headers);
     json!({
         "id": "v1",
         "status": "CURRENT",
         "updated": "2018-09-30T00:00:00Z",
         "version": "1",
         "min_version": "",
-        "links": [{"href": format!("http://{host}/v1"), "type": "application/json", "rel": "self"}],
+        "links": [{"href": format!("{base}/v1"), "type": "application/json", "rel": "self"}],
     })
 }
 
