@@ -8,10 +8,13 @@ use crate::api::render_for_cli;
 use crate::auth;
 use crate::config::{CredentialFormat, CredentialsCommand, DatabaseArg, InjectCommand, ServeArgs};
 use crate::domain::credential::GivenCredential;
-use crate::domain::{ids::new_hex_id, parse_path_id, time, QueryError, ServiceError};
+use crate::domain::{
+    ids::new_hex_id, parse_path_id, time, EndpointId, ProjectId, QueryError, ServiceError,
+    ServiceId,
+};
 use crate::server::{shutdown_signal, App};
-use crate::store::DynStore;
 use crate::store::StoreError;
+use crate::store::{flows, SharedStore};
 
 /// Prints one line on stdout and flushes it, so a supervising process sees it at once.
 fn print_line(line: &str) -> anyhow::Result<()> {
@@ -53,9 +56,9 @@ fn issued_env(issued: &auth::Issued) -> String {
 }
 
 /// The account a project belongs to already, if any: a known project keeps its account.
-async fn account_of(store: &DynStore, project_id: &str) -> anyhow::Result<Option<String>> {
+async fn account_of(store: &SharedStore, project_id: &str) -> anyhow::Result<Option<String>> {
     Ok(store
-        .list_credentials()
+        .run(flows::credentials::List)
         .await?
         .into_iter()
         .find(|c| c.project_id == project_id)
@@ -66,7 +69,7 @@ async fn account_of(store: &DynStore, project_id: &str) -> anyhow::Result<Option
 /// one it holds must be the same (secret key, and project and account where given). Returns
 /// the credential when it was created now.
 async fn ensure_given(
-    store: &DynStore,
+    store: &SharedStore,
     given: &GivenCredential,
 ) -> anyhow::Result<Option<auth::Issued>> {
     let ak = &given.access_key;
@@ -82,7 +85,10 @@ async fn ensure_given(
              delete --access-key {ak}`) or choose another access key"
         )
     };
-    if let Some(existing) = store.credential_by_access_key(ak.clone()).await? {
+    let by_key = || flows::credentials::ByAccessKey {
+        access_key: ak.clone(),
+    };
+    if let Some(existing) = store.run(by_key()).await? {
         return if matches(&existing) {
             Ok(None)
         } else {
@@ -103,18 +109,17 @@ async fn ensure_given(
         ak.clone(),
         given.secret_key.clone(),
     );
-    match store
-        .create_credential(issued.credential.clone(), auth::hash_token(&issued.token))
-        .await
-    {
+    let create = flows::credentials::Create {
+        token_sha256: auth::hash_token(&issued.token),
+        credential: issued.credential.clone(),
+    };
+    match store.run(create).await {
         Ok(()) => Ok(Some(issued)),
         // Another node, started with the same flag, created it first.
-        Err(StoreError::DuplicateAccessKey) => {
-            match store.credential_by_access_key(ak.clone()).await? {
-                Some(existing) if matches(&existing) => Ok(None),
-                _ => Err(differs()),
-            }
-        }
+        Err(StoreError::DuplicateAccessKey) => match store.run(by_key()).await? {
+            Some(existing) if matches(&existing) => Ok(None),
+            _ => Err(differs()),
+        },
         Err(StoreError::ProjectOfAnotherDomain(p)) => {
             anyhow::bail!("--bootstrap-credential: project {p} already belongs to another account")
         }
@@ -132,7 +137,7 @@ pub async fn reset(db: DatabaseArg, yes: bool) -> anyhow::Result<()> {
         );
     }
     let store = db.open_existing().await?;
-    let n = store.reset().await?;
+    let n = store.run(flows::lifecycle::Reset).await?;
     print_line(&render_for_cli::reset(n).to_string())
 }
 
@@ -160,7 +165,10 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
             let first = auth::issue("default".into(), new_hex_id(), new_hex_id());
             let token_hash = auth::hash_token(&first.token);
             store
-                .bootstrap_credential(first.credential.clone(), token_hash)
+                .run(flows::credentials::Bootstrap {
+                    credential: first.credential.clone(),
+                    token_sha256: token_hash,
+                })
                 .await?
                 .then_some(first)
         }
@@ -175,7 +183,7 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
             );
         }
         None => {
-            let count = store.list_credentials().await?.len();
+            let count = store.run(flows::credentials::List).await?.len();
             tracing::info!(
                 "the database holds {count} credential(s); `vpcep credentials list --database \
                  {}` shows them, without secrets",
@@ -196,7 +204,7 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
 
 /// Carries out pending transitions (`--transition-delay`) when they are due. The work is in the
 /// database, so a restart picks it up, and with several nodes each transition happens once.
-async fn reconcile(store: crate::store::DynStore, delay: std::time::Duration) {
+async fn reconcile(store: crate::store::SharedStore, delay: std::time::Duration) {
     let tick = (delay / 5).clamp(
         std::time::Duration::from_millis(50),
         std::time::Duration::from_millis(500),
@@ -205,7 +213,10 @@ async fn reconcile(store: crate::store::DynStore, delay: std::time::Duration) {
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
-        match store.settle_due(time::now_ms()).await {
+        let due = flows::lifecycle::SettleDue {
+            now_ms: time::now_ms(),
+        };
+        match store.run(due).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(transitions = n, "settled pending transitions"),
             Err(e) => tracing::warn!(error = %e, "pending transitions could not be settled"),
@@ -228,14 +239,12 @@ pub async fn inject(cmd: InjectCommand) -> anyhow::Result<()> {
                 error_code: error.error_code,
                 error_message: error.error_message,
             };
-            match store
-                .fail_endpoint(
-                    project_id.to_ascii_lowercase(),
-                    id.to_ascii_lowercase(),
-                    error,
-                )
-                .await
-            {
+            let fail = flows::endpoints::Fail {
+                project: ProjectId::stored(project_id.to_ascii_lowercase()),
+                id: EndpointId::stored(id.to_ascii_lowercase()),
+                error,
+            };
+            match store.run(fail).await {
                 Ok(e) => print_line(&render_for_cli::endpoint(&e).to_string()),
                 Err(StoreError::NotFound) => Err(not_found("endpoint", &id)),
                 Err(e) => Err(e.into()),
@@ -252,14 +261,12 @@ pub async fn inject(cmd: InjectCommand) -> anyhow::Result<()> {
                 code: error.error_code,
                 message: error.error_message,
             };
-            match store
-                .fail_service(
-                    project_id.to_ascii_lowercase(),
-                    id.to_ascii_lowercase(),
-                    error,
-                )
-                .await
-            {
+            let fail = flows::services::Fail {
+                project: ProjectId::stored(project_id.to_ascii_lowercase()),
+                id: ServiceId::stored(id.to_ascii_lowercase()),
+                error,
+            };
+            match store.run(fail).await {
                 Ok(s) => print_line(&render_for_cli::service(&s).to_string()),
                 Err(StoreError::NotFound) => Err(not_found("endpoint service", &id)),
                 Err(e) => Err(e.into()),
@@ -277,7 +284,11 @@ pub async fn inject(cmd: InjectCommand) -> anyhow::Result<()> {
                 error_message: error.error_message,
             };
             store
-                .plan_failures(project_id.to_ascii_lowercase(), count, error)
+                .run(flows::lifecycle::PlanFailures {
+                    project: ProjectId::stored(project_id.to_ascii_lowercase()),
+                    count,
+                    error,
+                })
                 .await?;
             print_line(&json!({"project_id": project_id, "fail_next_creations": count}).to_string())
         }
@@ -314,10 +325,11 @@ pub async fn credentials(cmd: CredentialsCommand) -> anyhow::Result<()> {
             };
             let project_id = project_id.unwrap_or_else(new_hex_id);
             let issued = auth::issue(name, domain_id, project_id);
-            match store
-                .create_credential(issued.credential.clone(), auth::hash_token(&issued.token))
-                .await
-            {
+            let create = flows::credentials::Create {
+                token_sha256: auth::hash_token(&issued.token),
+                credential: issued.credential.clone(),
+            };
+            match store.run(create).await {
                 Ok(()) => print_line(&match format {
                     CredentialFormat::Json => issued_json(&issued),
                     CredentialFormat::Env => issued_env(&issued),
@@ -332,7 +344,7 @@ pub async fn credentials(cmd: CredentialsCommand) -> anyhow::Result<()> {
             eprintln!("vpcep: database {}", db.describe());
             let store = db.open_existing().await?;
             let list: Vec<_> = store
-                .list_credentials()
+                .run(flows::credentials::List)
                 .await?
                 .into_iter()
                 .map(|c| {
@@ -350,7 +362,10 @@ pub async fn credentials(cmd: CredentialsCommand) -> anyhow::Result<()> {
         CredentialsCommand::Delete { db, access_key } => {
             eprintln!("vpcep: database {}", db.describe());
             let store = db.open_existing().await?;
-            if store.delete_credential(access_key.clone()).await? {
+            let delete = flows::credentials::Delete {
+                access_key: access_key.clone(),
+            };
+            if store.run(delete).await? {
                 print_line(&json!({"deleted": access_key}).to_string())
             } else {
                 anyhow::bail!("no credential has the access key {access_key}")

@@ -133,7 +133,7 @@ impl DatabaseArg {
     /// Opens a database that must exist already: commands that only read or change what is in
     /// it (`credentials list|delete`, `inject`) must not create an empty one because they ran in
     /// another folder than `serve`.
-    pub async fn open_existing(&self) -> anyhow::Result<crate::store::DynStore> {
+    pub async fn open_existing(&self) -> anyhow::Result<crate::store::SharedStore> {
         if let Some(path) = self.sqlite_file() {
             if !path.is_file() {
                 anyhow::bail!(
@@ -148,7 +148,7 @@ impl DatabaseArg {
     }
 
     /// Opens the database this argument names.
-    pub async fn open(&self) -> anyhow::Result<crate::store::DynStore> {
+    pub async fn open(&self) -> anyhow::Result<crate::store::SharedStore> {
         let pg = crate::store::postgres::Options {
             pool_size: self.pool_size as usize,
             startup_wait: self.database_wait,

@@ -3,9 +3,9 @@
 //! - `api`: HTTP only (router, extractors, the error catalogue, one module per resource)
 //! - `auth`: credentials and tokens (request signing joins here)
 //! - `domain`: the rules, with no I/O
-//! - `store`: the storage trait and its backends
+//! - `store`: the storage flows, the primitives they use, and the two backends
 //! - `server`: binding, serving connections, graceful shutdown
-//! - `cli`: the `credentials` commands
+//! - `cli`: the commands (`serve`, `credentials`, `inject`, `reset`)
 
 pub mod api;
 pub mod auth;

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 
 use crate::api::{self, AppState};
 use crate::config::{ServeArgs, Settings};
-use crate::store::DynStore;
+use crate::store::SharedStore;
 
 /// A server whose listener is bound, ready to serve.
 pub struct App {
@@ -25,7 +25,7 @@ pub struct App {
 }
 
 impl App {
-    pub async fn build(args: &ServeArgs, store: DynStore) -> anyhow::Result<Self> {
+    pub async fn build(args: &ServeArgs, store: SharedStore) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(args.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;

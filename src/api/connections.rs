@@ -8,18 +8,18 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{kind, Ctx, Fields, QueryParams};
+use super::extract::{kind, Ctx, Fields, OfService, QueryParams};
 use super::{render, AppState};
+use crate::domain::DescriptionUpdate;
 use crate::domain::{ConnectionAction, ConnectionStatus, Description, EndpointId};
-use crate::store::{ConnectionFilter, DescriptionUpdate};
+use crate::store::{flows::endpoints as flows, ConnectionFilter};
 
 /// `GET /v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/connections`
 pub async fn list_service_connections(
     State(state): State<AppState>,
     query: QueryParams,
-    ctx: Ctx,
+    ctx: Ctx<OfService>,
 ) -> Result<Json<Value>, ApiError> {
-    let service_id = ctx.service_id()?;
     let page = query.page(1000)?;
     let status = query
         .filter("status")
@@ -55,9 +55,12 @@ pub async fn list_service_connections(
         status,
     };
     let page = state
-        .db(state
-            .store
-            .list_connections(ctx.project_id, service_id, filter, page))
+        .run(flows::ListConnections {
+            project: ctx.project_id,
+            service: ctx.ids.service_id,
+            filter,
+            page,
+        })
         .await?;
     let items: Vec<Value> = page.items.iter().map(render::connection).collect();
     Ok(Json(
@@ -68,10 +71,9 @@ pub async fn list_service_connections(
 /// `POST /v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/connections/action`
 pub async fn accept_or_reject_endpoint(
     State(state): State<AppState>,
-    ctx: Ctx,
+    ctx: Ctx<OfService>,
 ) -> Result<Json<Value>, ApiError> {
     let body = ctx.json()?;
-    let service_id = ctx.service_id()?;
     let f = Fields::new(&body);
     let action = f.req_str("action").and_then(|a| {
         ConnectionAction::parse(a).ok_or_else(|| {
@@ -97,9 +99,12 @@ pub async fn accept_or_reject_endpoint(
         ApiError::with(ErrorCode::InvalidEndpointId, "endpoints[0] must be a UUID.")
     })?;
     let connection = state
-        .db(state
-            .store
-            .accept_or_reject(ctx.project_id, service_id, id, action))
+        .run(flows::AcceptOrReject {
+            project: ctx.project_id,
+            service: ctx.ids.service_id,
+            endpoint: id,
+            action,
+        })
         .await?;
     Ok(Json(
         json!({"connections": [render::connection(&connection)]}),
@@ -159,15 +164,16 @@ pub fn parse_description_updates(
 /// `PUT /v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/connections/description`
 pub async fn update_endpoint_connections_desc(
     State(state): State<AppState>,
-    ctx: Ctx,
+    ctx: Ctx<OfService>,
 ) -> Result<Json<Value>, ApiError> {
     let body = ctx.json()?;
-    let service_id = ctx.service_id()?;
     let updates = parse_description_updates(&body, state.settings.max_batch)?;
     let connections = state
-        .db(state
-            .store
-            .update_connection_descriptions(ctx.project_id, service_id, updates))
+        .run(flows::UpdateDescriptions {
+            project: ctx.project_id,
+            service: ctx.ids.service_id,
+            updates,
+        })
         .await?;
     let items: Vec<Value> = connections.iter().map(render::connection).collect();
     Ok(Json(json!({"connections": items})))

@@ -7,18 +7,18 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{Ctx, Fields, QueryParams};
+use super::extract::{Ctx, Fields, OfEndpoint, QueryParams};
 use super::render::{self, EndpointView};
 use super::{validate, AppState};
-use crate::domain::{parse_path_id, NewEndpoint};
-use crate::store::EndpointFilter;
+use crate::domain::{NewEndpoint, ServiceId};
+use crate::store::{flows::endpoints as flows, EndpointFilter};
 
 fn parse_new_endpoint(body: &Map<String, Value>, delay_ms: i64) -> Result<NewEndpoint, ApiError> {
     let f = Fields::new(body);
     let service_id = f
         .opt_str("endpoint_service_id")?
         .ok_or_else(|| f.missing("endpoint_service_id"))?;
-    let endpoint_service_id = parse_path_id(service_id).ok_or_else(|| {
+    let endpoint_service_id = ServiceId::from_path(service_id).ok_or_else(|| {
         ApiError::with(
             ErrorCode::InvalidServiceId,
             "endpoint_service_id is malformed.",
@@ -79,7 +79,10 @@ pub async fn create_endpoint(
     let body = ctx.json()?;
     let new = parse_new_endpoint(&body, state.settings.delay_ms())?;
     let endpoint = state
-        .db(state.store.create_endpoint(ctx.tenant, new))
+        .run(flows::Create {
+            consumer: ctx.tenant,
+            new,
+        })
         .await?;
     Ok(Json(render::endpoint(&endpoint, EndpointView::Create)))
 }
@@ -97,7 +100,11 @@ pub async fn list_endpoints(
         id: query.filter("id").map(|s| s.to_ascii_lowercase()),
     };
     let page = state
-        .db(state.store.list_endpoints(ctx.project_id, filter, page))
+        .run(flows::List {
+            project: ctx.project_id,
+            filter,
+            page,
+        })
         .await?;
     let items: Vec<Value> = page
         .items
@@ -112,11 +119,13 @@ pub async fn list_endpoints(
 /// `GET /v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}`
 pub async fn list_endpoint_info_details(
     State(state): State<AppState>,
-    ctx: Ctx,
+    ctx: Ctx<OfEndpoint>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = ctx.endpoint_id()?;
     let endpoint = state
-        .db(state.store.get_endpoint(ctx.project_id, id))
+        .run(flows::Get {
+            project: ctx.project_id,
+            id: ctx.ids.endpoint_id,
+        })
         .await?;
     Ok(Json(render::endpoint(&endpoint, EndpointView::Detail)))
 }
@@ -124,13 +133,14 @@ pub async fn list_endpoint_info_details(
 /// `DELETE /v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}`: 204.
 pub async fn delete_endpoint(
     State(state): State<AppState>,
-    ctx: Ctx,
+    ctx: Ctx<OfEndpoint>,
 ) -> Result<StatusCode, ApiError> {
-    let id = ctx.endpoint_id()?;
     state
-        .db(state
-            .store
-            .delete_endpoint(ctx.project_id, id, state.settings.delay_ms()))
+        .run(flows::Delete {
+            project: ctx.project_id,
+            id: ctx.ids.endpoint_id,
+            delay_ms: state.settings.delay_ms(),
+        })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -269,7 +269,7 @@ impl From<StoreError> for ApiError {
                 C::WhitelistFull,
                 format!(
                     "A service holds at most {} entries.",
-                    crate::store::MAX_WHITELIST
+                    crate::domain::MAX_WHITELIST
                 ),
             ),
             StoreError::NotAPermission(id) => {

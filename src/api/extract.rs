@@ -22,8 +22,10 @@ use serde_json::{Map, Value};
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
 use crate::auth::{hash_token, signing};
-use crate::domain::{parse_path_id, Credential, Tenant};
-use crate::store::{PageRequest, SortDir, SortKey};
+use crate::domain::{
+    parse_path_id, Credential, EndpointId, PermissionId, ProjectId, ServiceId, Tenant,
+};
+use crate::store::{flows, PageRequest, SortDir, SortKey};
 
 /// 406 unless the `Accept` header admits JSON (or is absent). An extractor rather than a route
 /// layer, so that routing and method checks (404, 405) come first, as docs/api.md §2 orders them.
@@ -52,16 +54,78 @@ impl<S: Send + Sync> FromRequestParts<S> for AcceptsJson {
     }
 }
 
-/// The authenticated caller, the validated ids of the path, and the request body.
+/// The authenticated caller, the validated ids of the path (`P`: which ids the route has), and
+/// the request body.
 #[derive(Debug)]
-pub struct Ctx {
+pub struct Ctx<P = InProject> {
     pub tenant: Tenant,
     /// The path's project id (lowercase), equal to the caller's.
-    pub project_id: String,
-    pub service_id: Option<String>,
-    pub endpoint_id: Option<String>,
-    pub permission_id: Option<String>,
+    pub project_id: ProjectId,
+    /// The path's other ids.
+    pub ids: P,
     pub body: Bytes,
+}
+
+/// The ids a route's path holds beyond its project, each parsed with its own error code by
+/// [`PathIds`] before a handler runs.
+pub trait RouteIds: Sized + Send {
+    /// Takes this route's ids; `None` when the path lacks one, which only a route table that
+    /// pairs a path with the wrong handler can cause (every route is exercised by the tests).
+    fn take(ids: &mut PathIds) -> Option<Self>;
+}
+
+/// A route with only the project in its path.
+#[derive(Debug)]
+pub struct InProject;
+
+/// `.../vpc-endpoint-services/{vpc_endpoint_service_id}...`
+#[derive(Debug)]
+pub struct OfService {
+    pub service_id: ServiceId,
+}
+
+/// `.../vpc-endpoints/{vpc_endpoint_id}`
+#[derive(Debug)]
+pub struct OfEndpoint {
+    pub endpoint_id: EndpointId,
+}
+
+/// `.../vpc-endpoint-services/{vpc_endpoint_service_id}/permissions/{permission_id}`
+#[derive(Debug)]
+pub struct OfPermission {
+    pub service_id: ServiceId,
+    pub permission_id: PermissionId,
+}
+
+impl RouteIds for InProject {
+    fn take(_: &mut PathIds) -> Option<Self> {
+        Some(InProject)
+    }
+}
+
+impl RouteIds for OfService {
+    fn take(ids: &mut PathIds) -> Option<Self> {
+        Some(Self {
+            service_id: ids.service_id.take()?,
+        })
+    }
+}
+
+impl RouteIds for OfEndpoint {
+    fn take(ids: &mut PathIds) -> Option<Self> {
+        Some(Self {
+            endpoint_id: ids.endpoint_id.take()?,
+        })
+    }
+}
+
+impl RouteIds for OfPermission {
+    fn take(ids: &mut PathIds) -> Option<Self> {
+        Some(Self {
+            service_id: ids.service_id.take()?,
+            permission_id: ids.permission_id.take()?,
+        })
+    }
 }
 
 /// How a request proved who it is.
@@ -88,9 +152,9 @@ async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Identity,
         let auth = parsed.map_err(unauthorized)?;
         signing::check_date(headers, time::OffsetDateTime::now_utc()).map_err(unauthorized)?;
         let credential = state
-            .db(state
-                .store
-                .credential_by_access_key(auth.access_key.clone()))
+            .run(flows::credentials::ByAccessKey {
+                access_key: auth.access_key.clone(),
+            })
             .await?
             .ok_or_else(|| unauthorized("Unknown access key"))?;
         return Ok(Identity::Signed(credential, auth));
@@ -102,7 +166,9 @@ async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Identity,
         .filter(|t| !t.is_empty())
         .ok_or_else(|| unauthorized("Send X-Auth-Token or sign the request with AK/SK"))?;
     let credential = state
-        .db(state.store.credential_by_token(hash_token(token)))
+        .run(flows::credentials::ByToken {
+            token_sha256: hash_token(token),
+        })
         .await?
         .ok_or_else(|| unauthorized("Unknown token"))?;
     Ok(Identity::Token(credential))
@@ -110,43 +176,73 @@ async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Identity,
 
 /// The ids of the path, lowercased, each checked for syntax with its own code.
 #[derive(Default)]
-struct PathIds {
-    project_id: String,
-    service_id: Option<String>,
-    endpoint_id: Option<String>,
-    permission_id: Option<String>,
+pub struct PathIds {
+    project_id: Option<ProjectId>,
+    service_id: Option<ServiceId>,
+    endpoint_id: Option<EndpointId>,
+    permission_id: Option<PermissionId>,
+}
+
+/// A handler whose route lacks the ids it takes: a bug of the route table.
+fn route_table_error() -> ApiError {
+    ApiError::internal(&"the route's path lacks its handler's ids")
 }
 
 impl PathIds {
+    /// The path's project, once [`check_project`] passes.
+    fn checked_project(
+        &mut self,
+        credential: &Credential,
+        headers: &HeaderMap,
+    ) -> Result<ProjectId, ApiError> {
+        let project_id = self.project_id.take().ok_or_else(route_table_error)?;
+        check_project(&project_id, credential, headers)?;
+        Ok(project_id)
+    }
+
     async fn extract(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::param("The path is not valid UTF-8."))?;
         let mut ids = PathIds::default();
-        let mut project_id = None;
         for (name, value) in params {
-            let (code, slot) = match name.as_str() {
-                "project_id" => (ErrorCode::InvalidProjectId, &mut project_id),
-                "vpc_endpoint_service_id" => (ErrorCode::InvalidServiceId, &mut ids.service_id),
-                "vpc_endpoint_id" => (ErrorCode::InvalidEndpointId, &mut ids.endpoint_id),
-                "permission_id" => (ErrorCode::ParameterError, &mut ids.permission_id),
-                _ => {
-                    parse_path_id(&value)
-                        .ok_or_else(|| ApiError::param(format!("Invalid {name}.")))?;
-                    continue;
-                }
-            };
             if name == "project_id" && value == "{project_id}" {
                 return Err(unfilled_project_id());
             }
-            let id = parse_path_id(&value).ok_or_else(|| match code {
+            let invalid = |code: ErrorCode| match code {
                 ErrorCode::ParameterError => ApiError::param(format!("Invalid {name}.")),
                 code => ApiError::new(code),
-            })?;
-            *slot = Some(id);
+            };
+            match name.as_str() {
+                "project_id" => {
+                    ids.project_id = Some(
+                        ProjectId::from_path(&value)
+                            .ok_or_else(|| invalid(ErrorCode::InvalidProjectId))?,
+                    )
+                }
+                "vpc_endpoint_service_id" => {
+                    ids.service_id = Some(
+                        ServiceId::from_path(&value)
+                            .ok_or_else(|| invalid(ErrorCode::InvalidServiceId))?,
+                    )
+                }
+                "vpc_endpoint_id" => {
+                    ids.endpoint_id = Some(
+                        EndpointId::from_path(&value)
+                            .ok_or_else(|| invalid(ErrorCode::InvalidEndpointId))?,
+                    )
+                }
+                "permission_id" => {
+                    ids.permission_id = Some(
+                        PermissionId::from_path(&value)
+                            .ok_or_else(|| invalid(ErrorCode::ParameterError))?,
+                    )
+                }
+                _ => {
+                    parse_path_id(&value).ok_or_else(|| invalid(ErrorCode::ParameterError))?;
+                }
+            }
         }
-        ids.project_id =
-            project_id.ok_or_else(|| ApiError::internal(&"route without project_id"))?;
         Ok(ids)
     }
 }
@@ -164,11 +260,11 @@ fn unfilled_project_id() -> ApiError {
 
 /// 403 unless the path's project is the credential's, and [`check_project_header`].
 fn check_project(
-    ids: &PathIds,
+    project_id: &ProjectId,
     credential: &Credential,
     headers: &HeaderMap,
 ) -> Result<(), ApiError> {
-    if ids.project_id != credential.project_id.to_ascii_lowercase() {
+    if project_id.as_str() != credential.project_id.to_ascii_lowercase() {
         return Err(ApiError::with(
             ErrorCode::Forbidden,
             "The project in the path is not the credential's project.",
@@ -253,62 +349,41 @@ async fn verify_signed(
     Ok(body)
 }
 
-impl FromRequest<AppState> for Ctx {
+impl<P: RouteIds> FromRequest<AppState> for Ctx<P> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let (mut parts, body) = req.into_parts();
         AcceptsJson::from_request_parts(&mut parts, state).await?;
-        let (credential, ids, body) = match authenticate(&parts.headers, state).await? {
-            Identity::Token(credential) => {
-                let ids = PathIds::extract(&mut parts, state).await?;
-                check_project(&ids, &credential, &parts.headers)?;
-                let body = read_body(&parts.headers, body, state).await?;
-                (credential, ids, body)
-            }
-            Identity::Signed(credential, auth) => {
-                // The signature covers the body: read it (within its limits), verify, and only
-                // then look at the path and the project.
-                let body = verify_signed(&parts, body, state, &credential, &auth).await?;
-                let ids = PathIds::extract(&mut parts, state).await?;
-                check_project(&ids, &credential, &parts.headers)?;
-                (credential, ids, body)
-            }
-        };
+        let (credential, mut ids, project_id, body) =
+            match authenticate(&parts.headers, state).await? {
+                Identity::Token(credential) => {
+                    let mut ids = PathIds::extract(&mut parts, state).await?;
+                    let project_id = ids.checked_project(&credential, &parts.headers)?;
+                    let body = read_body(&parts.headers, body, state).await?;
+                    (credential, ids, project_id, body)
+                }
+                Identity::Signed(credential, auth) => {
+                    // The signature covers the body: read it (within its limits), verify, and
+                    // only then look at the path and the project.
+                    let body = verify_signed(&parts, body, state, &credential, &auth).await?;
+                    let mut ids = PathIds::extract(&mut parts, state).await?;
+                    let project_id = ids.checked_project(&credential, &parts.headers)?;
+                    (credential, ids, project_id, body)
+                }
+            };
+        let route_ids = P::take(&mut ids).ok_or_else(route_table_error)?;
         tracing::Span::current().record("access_key", credential.access_key.as_str());
         Ok(Ctx {
-            tenant: Tenant {
-                domain_id: credential.domain_id,
-                project_id: credential.project_id,
-            },
-            project_id: ids.project_id,
-            service_id: ids.service_id,
-            endpoint_id: ids.endpoint_id,
-            permission_id: ids.permission_id,
+            tenant: Tenant::of(&credential),
+            project_id,
+            ids: route_ids,
             body,
         })
     }
 }
 
-impl Ctx {
-    pub fn service_id(&self) -> Result<String, ApiError> {
-        self.service_id
-            .clone()
-            .ok_or_else(|| ApiError::internal(&"route without a service id"))
-    }
-
-    pub fn endpoint_id(&self) -> Result<String, ApiError> {
-        self.endpoint_id
-            .clone()
-            .ok_or_else(|| ApiError::internal(&"route without an endpoint id"))
-    }
-
-    pub fn permission_id(&self) -> Result<String, ApiError> {
-        self.permission_id
-            .clone()
-            .ok_or_else(|| ApiError::internal(&"route without a permission id"))
-    }
-
+impl<P> Ctx<P> {
     /// The body as a JSON object (400 `EndPoint.0002` saying what is wrong and where).
     pub fn json(&self) -> Result<Map<String, Value>, ApiError> {
         if self.body.iter().all(u8::is_ascii_whitespace) {

@@ -9,11 +9,12 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::extract::{Ctx, Fields};
+use super::extract::{Ctx, Fields, OfEndpoint, OfService};
 use super::render::{self, EndpointView, ServiceView};
 use super::AppState;
 use crate::domain::text::check_text;
 use crate::domain::{QueryError, ServiceError, MAX_DESCRIPTION_CHARS};
+use crate::store::flows;
 
 const DEFAULT_CODE: &str = "EndPoint.0001";
 const DEFAULT_MESSAGE: &str = "System error. Please retry.";
@@ -41,13 +42,16 @@ fn injected_error(f: &Fields<'_>) -> Result<QueryError, ApiError> {
 /// `POST /_vpcep/v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}/fail`
 pub async fn inject_endpoint_failure(
     State(state): State<AppState>,
-    ctx: Ctx,
+    ctx: Ctx<OfEndpoint>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = ctx.endpoint_id()?;
     let body = ctx.json()?;
     let error = injected_error(&Fields::new(&body))?;
     let endpoint = state
-        .db(state.store.fail_endpoint(ctx.project_id, id, error))
+        .run(flows::endpoints::Fail {
+            project: ctx.project_id,
+            id: ctx.ids.endpoint_id,
+            error,
+        })
         .await?;
     Ok(Json(render::endpoint(&endpoint, EndpointView::Detail)))
 }
@@ -55,9 +59,8 @@ pub async fn inject_endpoint_failure(
 /// `POST /_vpcep/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/fail`
 pub async fn inject_service_failure(
     State(state): State<AppState>,
-    ctx: Ctx,
+    ctx: Ctx<OfService>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = ctx.service_id()?;
     let body = ctx.json()?;
     let e = injected_error(&Fields::new(&body))?;
     let error = ServiceError {
@@ -65,7 +68,11 @@ pub async fn inject_service_failure(
         message: e.error_message,
     };
     let service = state
-        .db(state.store.fail_service(ctx.project_id, id, error))
+        .run(flows::services::Fail {
+            project: ctx.project_id,
+            id: ctx.ids.service_id,
+            error,
+        })
         .await?;
     Ok(Json(render::service(&service, ServiceView::Detail)))
 }
@@ -85,12 +92,14 @@ pub async fn inject_creation_failures(
         .ok_or_else(|| ApiError::param("count must be an integer from 0 to 1000."))?;
     let error = injected_error(&f)?;
     state
-        .db(state
-            .store
-            .plan_failures(ctx.project_id.clone(), count, error.clone()))
+        .run(flows::lifecycle::PlanFailures {
+            project: ctx.project_id.clone(),
+            count,
+            error: error.clone(),
+        })
         .await?;
     Ok(Json(json!({
-        "project_id": ctx.project_id,
+        "project_id": ctx.project_id.as_str(),
         "count": count,
         "error_code": error.error_code,
         "error_message": error.error_message,

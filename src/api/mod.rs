@@ -2,6 +2,7 @@
 //! middleware that every request passes, and one module per resource.
 
 mod connections;
+mod dispatch;
 mod endpoints;
 pub mod error;
 mod extract;
@@ -13,10 +14,10 @@ mod render;
 mod reset;
 pub mod routes;
 mod services;
+mod state;
 mod validate;
 mod versions;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -28,10 +29,9 @@ use axum::{Json, Router};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-use crate::config::Settings;
-use crate::store::{DynStore, StoreResult};
 use error::{ApiError, ErrorCode};
 use extract::AcceptsJson;
+pub use state::AppState;
 
 /// The detail views of resources, for the command line (`vpcep inject` prints what it changed).
 pub mod render_for_cli {
@@ -53,23 +53,6 @@ pub mod render_for_cli {
     }
 }
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: DynStore,
-    pub settings: Arc<Settings>,
-}
-
-impl AppState {
-    /// Runs a store call within the request deadline: 504 `EndPoint.0013` when it is exceeded.
-    pub async fn db<T>(&self, call: impl Future<Output = StoreResult<T>>) -> Result<T, ApiError> {
-        match tokio::time::timeout(self.settings.request_timeout, call).await {
-            Ok(result) => result.map_err(ApiError::from),
-            Err(_) => Err(ApiError::from(crate::store::StoreError::Timeout)),
-        }
-    }
-}
-
 /// The whole application as a router, built from the route table.
 pub fn router(state: AppState) -> Router {
     let in_flight = Arc::new(Semaphore::new(state.settings.max_in_flight));
@@ -77,7 +60,7 @@ pub fn router(state: AppState) -> Router {
     for route in routes::ROUTES {
         let name = route.operation.name();
         // Every log line of the request names the operation (route_layer: not on 404/405).
-        let handler = routes::method_router(route)
+        let handler = dispatch::method_router(route)
             .route_layer(middleware::from_fn(name_missing_resource))
             .route_layer(middleware::map_request(move |req: Request| async move {
                 tracing::Span::current().record("operation", name);

@@ -982,6 +982,11 @@ fn responses(op: Operation, path: &str, d: &Doc) -> Map<String, Value> {
     r
 }
 
+/// `GET /openapi.json`: the OpenAPI document, built once.
+pub(super) async fn openapi_json() -> axum::Json<Value> {
+    axum::Json(document().clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,11 +8,12 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{kind, Ctx, Fields, QueryParams};
+use super::extract::{kind, Ctx, Fields, OfPermission, OfService, QueryParams};
 use super::{render, AppState};
 use crate::domain::text::check_text;
+use crate::domain::MAX_WHITELIST;
 use crate::domain::{parse_path_id, Permission, PermissionType};
-use crate::store::{NewPermission, MAX_WHITELIST};
+use crate::store::{flows::permissions as flows, NewPermission};
 
 /// Whitelist descriptions: at most 128 characters (the only documented maximum, OTC's).
 const MAX_PERMISSION_DESCRIPTION: usize = 128;
@@ -74,10 +75,9 @@ fn object<'a>(item: &'a Value, path: &str) -> Result<Fields<'a>, ApiError> {
 /// `POST .../vpc-endpoint-services/{id}/permissions/action`
 pub async fn add_or_remove_service_permissions(
     State(state): State<AppState>,
-    ctx: Ctx,
+    ctx: Ctx<OfService>,
 ) -> Result<Json<Value>, ApiError> {
     let body = ctx.json()?;
-    let service_id = ctx.service_id()?;
     let f = Fields::new(&body);
     let entries = items(&f)?
         .iter()
@@ -105,9 +105,12 @@ pub async fn add_or_remove_service_permissions(
         }
     };
     let list = state
-        .db(state
-            .store
-            .add_or_remove_permissions(ctx.project_id, service_id, entries, add))
+        .run(flows::AddOrRemove {
+            project: ctx.project_id,
+            service: ctx.ids.service_id,
+            entries,
+            add,
+        })
         .await?;
     Ok(Json(json!({
         "permissions": list,
@@ -118,10 +121,9 @@ pub async fn add_or_remove_service_permissions(
 /// `POST .../vpc-endpoint-services/{id}/permissions/batch-create`
 pub async fn batch_add_endpoint_service_permissions(
     State(state): State<AppState>,
-    ctx: Ctx,
+    ctx: Ctx<OfService>,
 ) -> Result<Json<Value>, ApiError> {
     let body = ctx.json()?;
-    let service_id = ctx.service_id()?;
     let f = Fields::new(&body);
     permission_type(&f)?;
     let mut new = Vec::new();
@@ -141,9 +143,11 @@ pub async fn batch_add_endpoint_service_permissions(
         });
     }
     let records = state
-        .db(state
-            .store
-            .batch_add_permissions(ctx.project_id, service_id, new))
+        .run(flows::BatchAdd {
+            project: ctx.project_id,
+            service: ctx.ids.service_id,
+            items: new,
+        })
         .await?;
     let items: Vec<Value> = records.iter().map(render::permission).collect();
     Ok(Json(json!({ "permissions": items })))
@@ -152,10 +156,9 @@ pub async fn batch_add_endpoint_service_permissions(
 /// `POST .../vpc-endpoint-services/{id}/permissions/batch-delete`
 pub async fn batch_remove_endpoint_service_permissions(
     State(state): State<AppState>,
-    ctx: Ctx,
+    ctx: Ctx<OfService>,
 ) -> Result<Json<Value>, ApiError> {
     let body = ctx.json()?;
-    let service_id = ctx.service_id()?;
     let f = Fields::new(&body);
     let mut ids: Vec<String> = Vec::new();
     for (i, item) in items(&f)?.iter().enumerate() {
@@ -171,9 +174,11 @@ pub async fn batch_remove_endpoint_service_permissions(
         ids.push(id);
     }
     let records = state
-        .db(state
-            .store
-            .batch_remove_permissions(ctx.project_id, service_id, ids))
+        .run(flows::BatchRemove {
+            project: ctx.project_id,
+            service: ctx.ids.service_id,
+            ids,
+        })
         .await?;
     let items: Vec<Value> = records.iter().map(render::permission).collect();
     Ok(Json(json!({ "permissions": items })))
@@ -183,17 +188,16 @@ pub async fn batch_remove_endpoint_service_permissions(
 pub async fn list_service_permissions_details(
     State(state): State<AppState>,
     query: QueryParams,
-    ctx: Ctx,
+    ctx: Ctx<OfService>,
 ) -> Result<Json<Value>, ApiError> {
-    let service_id = ctx.service_id()?;
     let page = query.page(500)?;
     let result = state
-        .db(state.store.list_permissions(
-            ctx.project_id,
-            service_id,
-            query.filter("permission"),
+        .run(flows::List {
+            project: ctx.project_id,
+            service: ctx.ids.service_id,
+            permission_like: query.filter("permission"),
             page,
-        ))
+        })
         .await?;
     let items: Vec<Value> = result.items.iter().map(render::permission).collect();
     Ok(Json(
@@ -204,23 +208,21 @@ pub async fn list_service_permissions_details(
 /// `PUT .../vpc-endpoint-services/{id}/permissions/{permission_id}`: answers with a list.
 pub async fn update_endpoint_service_permission_desc(
     State(state): State<AppState>,
-    ctx: Ctx,
+    ctx: Ctx<OfPermission>,
 ) -> Result<Json<Value>, ApiError> {
     let body = ctx.json()?;
-    let service_id = ctx.service_id()?;
-    let permission_id = ctx.permission_id()?;
     let f = Fields::new(&body);
     let inner = f
         .opt_object("permission")?
         .ok_or_else(|| f.missing("permission"))?;
     let text = description(&Fields::nested(inner, "permission"), "description")?;
     let record = state
-        .db(state.store.update_permission_description(
-            ctx.project_id,
-            service_id,
-            permission_id,
-            text,
-        ))
+        .run(flows::UpdateDescription {
+            project: ctx.project_id,
+            service: ctx.ids.service_id,
+            id: ctx.ids.permission_id.to_string(),
+            description: text,
+        })
         .await?;
     Ok(Json(json!({"permissions": [render::permission(&record)]})))
 }

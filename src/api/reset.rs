@@ -19,7 +19,7 @@ pub async fn reset(State(state): State<AppState>, caller: Caller) -> Result<Json
             "Reset is not enabled on this server: start it with --allow-reset (or --ephemeral).",
         ));
     }
-    let n = state.db(state.store.reset()).await?;
+    let n = state.run(crate::store::flows::lifecycle::Reset).await?;
     tracing::warn!(
         access_key = %caller.credential.access_key,
         services = n.services,

@@ -7,11 +7,11 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{Ctx, Fields, QueryParams};
+use super::extract::{Ctx, Fields, OfService, QueryParams};
 use super::render::{self, ServiceView};
 use super::{validate, AppState};
-use crate::domain::{parse_path_id, NewService, ServicePatch, ServiceStatus};
-use crate::store::{DescribeBy, ServiceFilter};
+use crate::domain::{NewService, ServiceId, ServicePatch, ServiceStatus};
+use crate::store::{flows::services as flows, DescribeBy, ServiceFilter};
 
 const SERVER_TYPES: [&str; 3] = ["VM", "VIP", "LB"];
 const TCP_PROXY: [&str; 5] = ["close", "toa_open", "proxy_open", "open", "proxy_vni"];
@@ -113,9 +113,11 @@ pub async fn create_endpoint_service(
     let body = ctx.json()?;
     let new = parse_new_service(&body, state.settings.delay_ms())?;
     let service = state
-        .db(state
-            .store
-            .create_service(ctx.tenant, state.settings.region.clone(), new))
+        .run(flows::Create {
+            owner: ctx.tenant,
+            region: state.settings.region.clone(),
+            new,
+        })
         .await?;
     Ok(Json(render::service(&service, ServiceView::Write)))
 }
@@ -144,7 +146,11 @@ pub async fn list_endpoint_service(
         status,
     };
     let page = state
-        .db(state.store.list_services(ctx.project_id, filter, page))
+        .run(flows::List {
+            project: ctx.project_id,
+            filter,
+            page,
+        })
         .await?;
     let items: Vec<Value> = page
         .items
@@ -159,11 +165,13 @@ pub async fn list_endpoint_service(
 /// `GET /v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}`
 pub async fn list_service_details(
     State(state): State<AppState>,
-    ctx: Ctx,
+    ctx: Ctx<OfService>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = ctx.service_id()?;
     let service = state
-        .db(state.store.get_service(ctx.project_id, id))
+        .run(flows::Get {
+            project: ctx.project_id,
+            id: ctx.ids.service_id,
+        })
         .await?;
     Ok(Json(render::service(&service, ServiceView::Detail)))
 }
@@ -171,10 +179,9 @@ pub async fn list_service_details(
 /// `PUT /v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}`
 pub async fn update_endpoint_service(
     State(state): State<AppState>,
-    ctx: Ctx,
+    ctx: Ctx<OfService>,
 ) -> Result<Json<Value>, ApiError> {
     let body = ctx.json()?;
-    let id = ctx.service_id()?;
     let f = Fields::new(&body);
     let patch = ServicePatch {
         approval_enabled: f.opt_bool("approval_enabled")?,
@@ -189,9 +196,12 @@ pub async fn update_endpoint_service(
         ip: ip(&f)?,
     };
     let service = state
-        .db(state
-            .store
-            .update_service(ctx.project_id, id, state.settings.region.clone(), patch))
+        .run(flows::Update {
+            project: ctx.project_id,
+            id: ctx.ids.service_id,
+            region: state.settings.region.clone(),
+            patch,
+        })
         .await?;
     Ok(Json(render::service(&service, ServiceView::Write)))
 }
@@ -199,13 +209,14 @@ pub async fn update_endpoint_service(
 /// `DELETE /v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}`: 204.
 pub async fn delete_endpoint_service(
     State(state): State<AppState>,
-    ctx: Ctx,
+    ctx: Ctx<OfService>,
 ) -> Result<StatusCode, ApiError> {
-    let id = ctx.service_id()?;
     state
-        .db(state
-            .store
-            .delete_service(ctx.project_id, id, state.settings.delay_ms()))
+        .run(flows::Delete {
+            project: ctx.project_id,
+            id: ctx.ids.service_id,
+            delay_ms: state.settings.delay_ms(),
+        })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -219,7 +230,7 @@ pub async fn list_service_describe_details(
 ) -> Result<Json<Value>, ApiError> {
     let by = match (query.filter("id"), query.filter("endpoint_service_name")) {
         (Some(id), None) => DescribeBy::Id(
-            parse_path_id(&id).ok_or_else(|| ApiError::new(ErrorCode::InvalidServiceId))?,
+            ServiceId::from_path(&id).ok_or_else(|| ApiError::new(ErrorCode::InvalidServiceId))?,
         ),
         (None, Some(name)) => DescribeBy::Name(name),
         _ => {
@@ -228,6 +239,6 @@ pub async fn list_service_describe_details(
             ))
         }
     };
-    let service = state.db(state.store.describe_service(by)).await?;
+    let service = state.run(flows::Describe { by }).await?;
     Ok(Json(render::service_summary(&service)))
 }

@@ -33,22 +33,65 @@ pub fn parse_uuid(s: &str) -> Option<String> {
     is_uuid(s).then(|| s.to_ascii_lowercase())
 }
 
-/// The id of an endpoint (which is also the id of its connection), always a lowercase UUID.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct EndpointId(String);
+/// The ids that name resources in paths and through the store: each a newtype, so a service id
+/// cannot be passed where an endpoint id is meant, and each made only by parsing (or by the
+/// store, for ids it generated), so code past the HTTP edge never re-checks one.
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
 
-impl EndpointId {
-    pub fn parse(s: &str) -> Option<Self> {
-        parse_uuid(s).map(Self)
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+        impl $name {
+            /// A path id (1..64 characters of `[0-9A-Za-z-]`), lowercased.
+            pub fn from_path(s: &str) -> Option<Self> {
+                parse_path_id(s).map(Self)
+            }
+
+            /// An id as the store holds it (generated or read back), taken as it is.
+            pub fn stored(s: impl Into<String>) -> Self {
+                Self(s.into())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
 
-impl fmt::Display for EndpointId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+id_type!(
+    /// A project (tenant) id: the path's, lowercased, or a credential's as it was created.
+    ProjectId
+);
+id_type!(
+    /// An account (domain) id.
+    DomainId
+);
+id_type!(
+    /// The id of an endpoint service.
+    ServiceId
+);
+id_type!(
+    /// The id of an endpoint (which is also the id of its connection). From a path it has the
+    /// path syntax; in a body it must be a UUID ([`EndpointId::parse`]).
+    EndpointId
+);
+id_type!(
+    /// The id of a whitelist record of a service.
+    PermissionId
+);
+
+impl EndpointId {
+    /// A hyphenated UUID (the form bodies must use), lowercased.
+    pub fn parse(s: &str) -> Option<Self> {
+        parse_uuid(s).map(Self)
     }
 }
 
@@ -97,6 +140,25 @@ mod tests {
         assert!(parse_path_id("a_b").is_none());
         assert!(parse_path_id("a.b").is_none());
         assert!(parse_path_id("ä").is_none());
+    }
+
+    #[test]
+    fn typed_ids_are_lowercased_path_ids() {
+        assert_eq!(
+            ServiceId::from_path("AbC-1")
+                .map(|i| i.to_string())
+                .as_deref(),
+            Some("abc-1")
+        );
+        assert!(ServiceId::from_path("a_b").is_none());
+        assert!(EndpointId::from_path("not-a-uuid").is_some());
+        assert!(EndpointId::parse("not-a-uuid").is_none());
+        assert_eq!(
+            EndpointId::parse("4189D3C2-8882-4871-A3C2-D380272EED88")
+                .map(|i| i.to_string())
+                .as_deref(),
+            Some("4189d3c2-8882-4871-a3c2-d380272eed88")
+        );
     }
 
     #[test]

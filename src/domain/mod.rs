@@ -4,18 +4,24 @@
 //!
 //! Everything here is parsed once at the HTTP edge, so the store and the handlers never re-check.
 
+pub mod address;
 pub mod credential;
 pub mod iam;
 pub mod ids;
 pub mod lifecycle;
 pub mod model;
 pub mod permission;
+pub mod seed;
 pub mod status;
 pub mod text;
 pub mod time;
 
-pub use ids::{is_uuid, parse_path_id, parse_uuid, EndpointId};
+pub use address::{format_ipv4, AUTO_IP_FIRST, AUTO_IP_LAST};
+pub use ids::{
+    is_uuid, parse_path_id, parse_uuid, DomainId, EndpointId, PermissionId, ProjectId, ServiceId,
+};
 pub use model::*;
-pub use permission::{may_connect, Permission, PermissionType};
+pub use permission::{may_connect, Permission, PermissionType, MAX_WHITELIST};
+pub use seed::{DescriptionUpdate, SeedError, SeedOutcome};
 pub use status::{ConnectionAction, ConnectionStatus, ServiceStatus, TransitionError};
 pub use text::{Description, TextError, MAX_DESCRIPTION_CHARS};

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ids::{DomainId, ProjectId, ServiceId};
 use super::status::{ConnectionStatus, ServiceStatus};
 
 /// One port mapping of a service (the VPCEP API reference's `PortList`).
@@ -51,6 +52,18 @@ pub fn ports_clash(ours: &[Port], theirs: &[Port]) -> bool {
     })
 }
 
+/// Whether `ports` clash with those of any other service on the same backend port (`others`:
+/// each service's id and ports; `except` is the service being updated).
+pub fn ports_clash_with_any<'a>(
+    ports: &[Port],
+    others: impl IntoIterator<Item = (&'a str, &'a [Port])>,
+    except: Option<&str>,
+) -> bool {
+    others
+        .into_iter()
+        .any(|(id, theirs)| Some(id) != except && ports_clash(ports, theirs))
+}
+
 /// An access key and what it may act as. The secret key and the token are secrets: `Debug` never
 /// shows them, and only `credentials create` ever prints them.
 #[derive(Clone)]
@@ -78,8 +91,18 @@ impl std::fmt::Debug for Credential {
 /// The tenant a request acts for: the credential's account and project.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tenant {
-    pub domain_id: String,
-    pub project_id: String,
+    pub domain_id: DomainId,
+    pub project_id: ProjectId,
+}
+
+impl Tenant {
+    /// The tenant a credential acts for.
+    pub fn of(credential: &Credential) -> Self {
+        Self {
+            domain_id: DomainId::stored(credential.domain_id.clone()),
+            project_id: ProjectId::stored(credential.project_id.clone()),
+        }
+    }
 }
 
 /// An endpoint service (the reference's endpoint service object). `connection_count` is filled in
@@ -244,7 +267,7 @@ impl Endpoint {
 /// What CreateEndpoint stores, validated. `port_ip` is `None` when vpcep must assign one.
 #[derive(Clone, Debug)]
 pub struct NewEndpoint {
-    pub endpoint_service_id: String,
+    pub endpoint_service_id: ServiceId,
     pub vpc_id: String,
     pub subnet_id: Option<String>,
     pub port_ip: Option<u32>,
@@ -291,15 +314,6 @@ pub fn compose_service_name(region: &str, name: Option<&str>, id: &str) -> Strin
     }
 }
 
-/// The range from which vpcep assigns endpoint addresses: 172.16.0.0/12, skipping the network
-/// address and the conventional gateway (.1) at its start and the broadcast address at its end.
-pub const AUTO_IP_FIRST: u32 = 0xAC10_0002; // 172.16.0.2
-pub const AUTO_IP_LAST: u32 = 0xAC1F_FFFE; // 172.31.255.254
-
-pub fn format_ipv4(ip: u32) -> String {
-    std::net::Ipv4Addr::from(ip).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,9 +332,19 @@ mod tests {
     }
 
     #[test]
-    fn auto_ip_range_is_inside_172_16_0_0_slash_12() {
-        assert_eq!(format_ipv4(AUTO_IP_FIRST), "172.16.0.2");
-        assert_eq!(format_ipv4(AUTO_IP_LAST), "172.31.255.254");
+    fn a_port_clash_with_any_other_service_counts_but_not_with_itself() {
+        let p = |server_port, protocol: &str| Port {
+            client_port: 1,
+            server_port,
+            protocol: protocol.into(),
+        };
+        let ours = [p(80, "TCP")];
+        let a = [p(80, "TCP")];
+        let b = [p(80, "UDP"), p(81, "TCP")];
+        let others = || [("a", &a[..]), ("b", &b[..])];
+        assert!(ports_clash_with_any(&ours, others(), None));
+        assert!(!ports_clash_with_any(&ours, others(), Some("a")));
+        assert!(!ports_clash_with_any(&ours, [("b", &b[..])], None));
     }
 
     #[test]

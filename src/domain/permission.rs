@@ -116,6 +116,14 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
     pattern[p..].iter().all(|b| *b == b'*')
 }
 
+/// Most whitelist entries one service may hold (EndPoint.3049 past it).
+pub const MAX_WHITELIST: usize = 500;
+
+/// Whether a whitelist of `len` entries can take one more.
+pub fn whitelist_has_room(len: usize) -> bool {
+    len < MAX_WHITELIST
+}
+
 /// Whether an account may create an endpoint to a service: the owner's own account always (the
 /// reference: it is whitelisted by default), any other only when an entry of the service's
 /// whitelist admits it.

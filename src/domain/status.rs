@@ -161,6 +161,12 @@ impl ServiceStatus {
     pub fn allows_update(self) -> bool {
         matches!(self, Self::Available | Self::Failed)
     }
+
+    /// A service being created or deleted cannot be deleted (409); any other can, once no
+    /// endpoint is connected to it.
+    pub fn allows_delete(self) -> bool {
+        !matches!(self, Self::Creating | Self::Deleting)
+    }
 }
 
 #[cfg(test)]

@@ -3,11 +3,11 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use super::pg_error;
-use super::rows::col;
-use super::rows::{q, q_one, q_opt, x};
+use super::rows::{col, q, q_one, q_opt, x};
+use super::{pg_error, PgTx};
 use crate::domain::Credential;
-use crate::store::{StoreError, StoreResult};
+use crate::store::tx::CredentialRows;
+use crate::store::StoreResult;
 
 const COLUMNS: &str = "name, domain_id, project_id, access_key, secret_key, created_at";
 
@@ -39,110 +39,87 @@ async fn one_by(
     .transpose()
 }
 
-pub async fn by_token(
-    c: &impl GenericClient,
-    token_sha256: &str,
-) -> StoreResult<Option<Credential>> {
-    one_by(c, "token_sha256", token_sha256).await
-}
-
-pub async fn by_access_key(
-    c: &impl GenericClient,
-    access_key: &str,
-) -> StoreResult<Option<Credential>> {
-    one_by(c, "access_key", access_key).await
-}
-
-pub async fn insert(
-    c: &impl GenericClient,
-    cred: &Credential,
-    token_sha256: &str,
-) -> StoreResult<()> {
-    // A project belongs to exactly one account; the lock keeps two nodes from racing on it.
-    x(
-        c,
-        "SELECT pg_advisory_xact_lock(hashtext($1))",
-        &[&format!("vpcep-project:{}", cred.project_id)],
-    )
-    .await
-    .map_err(pg_error)?;
-    let other_owner = q_opt(
-        c,
-        "SELECT domain_id FROM credentials WHERE project_id = $1 AND domain_id <> $2 LIMIT 1",
-        &[&cred.project_id, &cred.domain_id],
-    )
-    .await
-    .map_err(pg_error)?;
-    if other_owner.is_some() {
-        return Err(StoreError::ProjectOfAnotherDomain(cred.project_id.clone()));
+impl<C: GenericClient> CredentialRows for PgTx<'_, C> {
+    async fn credential_by_token(&mut self, token_sha256: &str) -> StoreResult<Option<Credential>> {
+        one_by(self.c, "token_sha256", token_sha256).await
     }
-    let inserted = x(
-        c,
-        "INSERT INTO credentials (name, domain_id, project_id, access_key, secret_key,
-                                      token_sha256, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (access_key) DO NOTHING",
-        &[
-            &cred.name,
-            &cred.domain_id,
-            &cred.project_id,
-            &cred.access_key,
-            &cred.secret_key,
-            &token_sha256,
-            &cred.created_at,
-        ],
-    )
-    .await
-    .map_err(pg_error)?;
-    if inserted == 0 {
-        return Err(StoreError::DuplicateAccessKey);
-    }
-    Ok(())
-}
 
-/// Creates `cred` only when no credential exists; nodes starting together on an empty database
-/// take a lock first, so exactly one of them creates it.
-pub async fn bootstrap(
-    c: &impl GenericClient,
-    cred: &Credential,
-    token_sha256: &str,
-) -> StoreResult<bool> {
-    x(
-        c,
-        "SELECT pg_advisory_xact_lock(hashtext('vpcep-bootstrap'))",
-        &[],
-    )
-    .await
-    .map_err(pg_error)?;
-    let any: bool = q_one(c, "SELECT EXISTS(SELECT 1 FROM credentials)", &[])
+    async fn credential_by_access_key(
+        &mut self,
+        access_key: &str,
+    ) -> StoreResult<Option<Credential>> {
+        one_by(self.c, "access_key", access_key).await
+    }
+
+    async fn any_credential(&mut self) -> StoreResult<bool> {
+        let r = q_one(self.c, "SELECT EXISTS(SELECT 1 FROM credentials)", &[])
+            .await
+            .map_err(pg_error)?;
+        col(&r, 0)
+    }
+
+    async fn other_account_of_project(
+        &mut self,
+        project_id: &str,
+        domain_id: &str,
+    ) -> StoreResult<Option<String>> {
+        q_opt(
+            self.c,
+            "SELECT domain_id FROM credentials WHERE project_id = $1 AND domain_id <> $2 LIMIT 1",
+            &[&project_id, &domain_id],
+        )
         .await
         .map_err(pg_error)?
-        .get(0);
-    if any {
-        return Ok(false);
+        .map(|r| col(&r, 0))
+        .transpose()
     }
-    insert(c, cred, token_sha256).await.map(|()| true)
-}
 
-pub async fn list(c: &impl GenericClient) -> StoreResult<Vec<Credential>> {
-    q(
-        c,
-        &format!("SELECT {COLUMNS} FROM credentials ORDER BY created_at, access_key"),
-        &[],
-    )
-    .await
-    .map_err(pg_error)?
-    .iter()
-    .map(row)
-    .collect()
-}
+    async fn insert_credential(
+        &mut self,
+        cred: &Credential,
+        token_sha256: &str,
+    ) -> StoreResult<bool> {
+        x(
+            self.c,
+            "INSERT INTO credentials (name, domain_id, project_id, access_key, secret_key,
+                                      token_sha256, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (access_key) DO NOTHING",
+            &[
+                &cred.name,
+                &cred.domain_id,
+                &cred.project_id,
+                &cred.access_key,
+                &cred.secret_key,
+                &token_sha256,
+                &cred.created_at,
+            ],
+        )
+        .await
+        .map(|inserted| inserted > 0)
+        .map_err(pg_error)
+    }
 
-pub async fn delete(c: &impl GenericClient, access_key: &str) -> StoreResult<bool> {
-    x(
-        c,
-        "DELETE FROM credentials WHERE access_key = $1",
-        &[&access_key],
-    )
-    .await
-    .map(|n| n > 0)
-    .map_err(pg_error)
+    async fn list_credentials(&mut self) -> StoreResult<Vec<Credential>> {
+        q(
+            self.c,
+            &format!("SELECT {COLUMNS} FROM credentials ORDER BY created_at, access_key"),
+            &[],
+        )
+        .await
+        .map_err(pg_error)?
+        .iter()
+        .map(row)
+        .collect()
+    }
+
+    async fn delete_credential(&mut self, access_key: &str) -> StoreResult<bool> {
+        x(
+            self.c,
+            "DELETE FROM credentials WHERE access_key = $1",
+            &[&access_key],
+        )
+        .await
+        .map(|n| n > 0)
+        .map_err(pg_error)
+    }
 }

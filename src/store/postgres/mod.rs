@@ -1,5 +1,8 @@
 //! The PostgreSQL backend, for several stateless vpcep nodes sharing one database.
 //!
+//! - The operations are the flows of `store::flows`, run by [`PostgresStore::run`] over a
+//!   [`PgTx`], whose primitives (`store::tx`) are SQL only, one file of this module per kind of
+//!   row; `rows` holds the row mappers and the one renderer of list queries.
 //! - A connection pool (deadpool) of `--pool-size` connections; start-up waits (bounded, logged)
 //!   for a database that is still coming up.
 //! - Migrations embedded per backend with the same file names as SQLite's, applied under an
@@ -21,19 +24,12 @@ mod services;
 
 use std::time::Duration;
 
-use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
-use crate::domain::{
-    Connection, ConnectionAction, Credential, Endpoint, EndpointId, EndpointService, NewEndpoint,
-    NewService, Permission, PermissionRecord, QueryError, ServiceError, ServicePatch, Tenant,
-};
-use crate::store::{
-    ConnectionFilter, DescribeBy, DescriptionUpdate, EndpointFilter, NewPermission, Page,
-    PageRequest, ResetCounts, ServiceFilter, Store, StoreError, StoreResult,
-};
+use crate::store::flows::{Access, Flow};
+use crate::store::{StoreError, StoreResult};
 
 /// The migrations, in order; file names are shared with the SQLite tree.
 const MIGRATIONS: &[(&str, &str)] = &[
@@ -286,6 +282,67 @@ impl PostgresStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("no PostgreSQL connection: {e}")))
     }
+
+    /// Runs one flow as its [`Access`] says: `Read` on a pooled connection in autocommit,
+    /// `Write` in a transaction retried on conflicts, `Statement` (one statement) in autocommit
+    /// retried on conflicts.
+    pub async fn run<F: Flow>(&self, flow: F) -> StoreResult<F::Output> {
+        match F::ACCESS {
+            Access::Read => {
+                let client = self.client().await?;
+                flow.run(&mut PgTx { c: &client }).await
+            }
+            Access::Write => self.in_transaction(&flow).await,
+            Access::Statement => {
+                retry_conflicts(|| async {
+                    let client = self.client().await?;
+                    flow.run(&mut PgTx { c: &client }).await
+                })
+                .await
+            }
+        }
+    }
+
+    /// Runs `flow` in a transaction, committing on success, with conflicts retried.
+    async fn in_transaction<F: Flow>(&self, flow: &F) -> StoreResult<F::Output> {
+        retry_conflicts(|| async {
+            let mut client = self.client().await?;
+            let txn = client.transaction().await.map_err(pg_error)?;
+            let value = flow.run(&mut PgTx { c: &txn }).await?;
+            txn.commit().await.map_err(pg_error)?;
+            Ok(value)
+        })
+        .await
+    }
+
+    /// Succeeds when the database answers.
+    pub async fn health(&self) -> StoreResult<()> {
+        self.client()
+            .await?
+            .query_one("SELECT 1", &[])
+            .await
+            .map(|_| ())
+            .map_err(pg_error)
+    }
+}
+
+/// A transaction of the PostgreSQL backend (or, for `Read` and `Statement` flows, a connection
+/// in autocommit): the primitives of `store::tx`, each one SQL statement (or a few) on `c`.
+pub struct PgTx<'a, C> {
+    c: &'a C,
+}
+
+impl<C: GenericClient> crate::store::tx::Tx for PgTx<'_, C> {
+    async fn serialize(&mut self, key: &str) -> StoreResult<()> {
+        rows::x(
+            self.c,
+            "SELECT pg_advisory_xact_lock(hashtext($1))",
+            &[&key],
+        )
+        .await
+        .map(|_| ())
+        .map_err(pg_error)
+    }
 }
 
 /// Maps a PostgreSQL error to the store's terms: a lost or refused connection is 503;
@@ -333,314 +390,5 @@ where
             }
             other => return other,
         }
-    }
-}
-
-/// Runs `$body` (an expression using the transaction `$tx`) in a transaction, committing on
-/// success, with conflicts retried (`retry_conflicts`).
-macro_rules! in_tx {
-    ($store:expr, |$tx:ident| $body:expr) => {
-        retry_conflicts(|| async {
-            let mut client = $store.client().await?;
-            let txn = client.transaction().await.map_err(pg_error)?;
-            let value = {
-                let $tx: &deadpool_postgres::Transaction<'_> = &txn;
-                $body.await?
-            };
-            txn.commit().await.map_err(pg_error)?;
-            Ok(value)
-        })
-        .await
-    };
-}
-
-#[async_trait]
-impl Store for PostgresStore {
-    async fn health(&self) -> StoreResult<()> {
-        self.client()
-            .await?
-            .query_one("SELECT 1", &[])
-            .await
-            .map(|_| ())
-            .map_err(pg_error)
-    }
-
-    async fn credential_by_token(&self, token_sha256: String) -> StoreResult<Option<Credential>> {
-        credentials::by_token(&self.client().await?, &token_sha256).await
-    }
-
-    async fn credential_by_access_key(
-        &self,
-        access_key: String,
-    ) -> StoreResult<Option<Credential>> {
-        credentials::by_access_key(&self.client().await?, &access_key).await
-    }
-
-    async fn create_credential(&self, cred: Credential, token_sha256: String) -> StoreResult<()> {
-        in_tx!(self, |tx| credentials::insert(tx, &cred, &token_sha256))
-    }
-
-    async fn bootstrap_credential(
-        &self,
-        cred: Credential,
-        token_sha256: String,
-    ) -> StoreResult<bool> {
-        in_tx!(self, |tx| credentials::bootstrap(tx, &cred, &token_sha256))
-    }
-
-    async fn list_credentials(&self) -> StoreResult<Vec<Credential>> {
-        credentials::list(&self.client().await?).await
-    }
-
-    async fn delete_credential(&self, access_key: String) -> StoreResult<bool> {
-        in_tx!(self, |tx| credentials::delete(tx, &access_key))
-    }
-
-    async fn reset(&self) -> StoreResult<ResetCounts> {
-        in_tx!(self, |tx| services::reset(tx))
-    }
-
-    async fn create_service(
-        &self,
-        owner: Tenant,
-        region: String,
-        new: NewService,
-    ) -> StoreResult<EndpointService> {
-        in_tx!(self, |tx| services::create(tx, &owner, &region, &new))
-    }
-
-    async fn get_service(&self, project_id: String, id: String) -> StoreResult<EndpointService> {
-        services::get(&self.client().await?, &project_id, &id)
-            .await?
-            .ok_or(StoreError::NotFound)
-    }
-
-    async fn list_services(
-        &self,
-        project_id: String,
-        filter: ServiceFilter,
-        page: PageRequest,
-    ) -> StoreResult<Page<EndpointService>> {
-        services::list(&self.client().await?, &project_id, &filter, page).await
-    }
-
-    async fn update_service(
-        &self,
-        project_id: String,
-        id: String,
-        region: String,
-        patch: ServicePatch,
-    ) -> StoreResult<EndpointService> {
-        in_tx!(self, |tx| services::update(
-            tx,
-            &project_id,
-            &id,
-            &region,
-            &patch
-        ))
-    }
-
-    async fn delete_service(
-        &self,
-        project_id: String,
-        id: String,
-        delay_ms: i64,
-    ) -> StoreResult<()> {
-        in_tx!(self, |tx| services::delete(tx, &project_id, &id, delay_ms))
-    }
-
-    async fn describe_service(&self, by: DescribeBy) -> StoreResult<EndpointService> {
-        services::describe(&self.client().await?, &by)
-            .await?
-            .ok_or(StoreError::NotFound)
-    }
-
-    async fn create_endpoint(&self, consumer: Tenant, new: NewEndpoint) -> StoreResult<Endpoint> {
-        in_tx!(self, |tx| endpoints::create(tx, &consumer, &new))
-    }
-
-    async fn get_endpoint(&self, project_id: String, id: String) -> StoreResult<Endpoint> {
-        endpoints::get_endpoint(&self.client().await?, &project_id, &id)
-            .await?
-            .ok_or(StoreError::NotFound)
-    }
-
-    async fn list_endpoints(
-        &self,
-        project_id: String,
-        filter: EndpointFilter,
-        page: PageRequest,
-    ) -> StoreResult<Page<Endpoint>> {
-        endpoints::list(&self.client().await?, &project_id, &filter, page).await
-    }
-
-    async fn delete_endpoint(
-        &self,
-        project_id: String,
-        id: String,
-        delay_ms: i64,
-    ) -> StoreResult<()> {
-        in_tx!(self, |tx| endpoints::delete(tx, &project_id, &id, delay_ms))
-    }
-
-    async fn settle_due(&self, now_ms: i64) -> StoreResult<u64> {
-        in_tx!(self, |tx| lifecycle::settle_due(tx, now_ms))
-    }
-
-    async fn fail_endpoint(
-        &self,
-        project_id: String,
-        id: String,
-        error: QueryError,
-    ) -> StoreResult<Endpoint> {
-        in_tx!(self, |tx| endpoints::fail(tx, &project_id, &id, &error))
-    }
-
-    async fn fail_service(
-        &self,
-        project_id: String,
-        id: String,
-        error: ServiceError,
-    ) -> StoreResult<EndpointService> {
-        in_tx!(self, |tx| services::fail(tx, &project_id, &id, &error))
-    }
-
-    async fn plan_failures(
-        &self,
-        project_id: String,
-        count: u32,
-        error: QueryError,
-    ) -> StoreResult<()> {
-        in_tx!(self, |tx| lifecycle::plan_failures(
-            tx,
-            &project_id,
-            count,
-            &error
-        ))
-    }
-
-    async fn add_or_remove_permissions(
-        &self,
-        project_id: String,
-        service_id: String,
-        entries: Vec<Permission>,
-        add: bool,
-    ) -> StoreResult<Vec<String>> {
-        in_tx!(self, |tx| permissions::add_or_remove(
-            tx,
-            &project_id,
-            &service_id,
-            &entries,
-            add
-        ))
-    }
-
-    async fn batch_add_permissions(
-        &self,
-        project_id: String,
-        service_id: String,
-        items: Vec<NewPermission>,
-    ) -> StoreResult<Vec<PermissionRecord>> {
-        in_tx!(self, |tx| permissions::batch_add(
-            tx,
-            &project_id,
-            &service_id,
-            &items
-        ))
-    }
-
-    async fn batch_remove_permissions(
-        &self,
-        project_id: String,
-        service_id: String,
-        ids: Vec<String>,
-    ) -> StoreResult<Vec<PermissionRecord>> {
-        in_tx!(self, |tx| permissions::batch_remove(
-            tx,
-            &project_id,
-            &service_id,
-            &ids
-        ))
-    }
-
-    async fn list_permissions(
-        &self,
-        project_id: String,
-        service_id: String,
-        permission_like: Option<String>,
-        page: PageRequest,
-    ) -> StoreResult<Page<PermissionRecord>> {
-        permissions::list(
-            &self.client().await?,
-            &project_id,
-            &service_id,
-            permission_like.as_deref(),
-            page,
-        )
-        .await
-    }
-
-    async fn update_permission_description(
-        &self,
-        project_id: String,
-        service_id: String,
-        permission_id: String,
-        description: String,
-    ) -> StoreResult<PermissionRecord> {
-        in_tx!(self, |tx| permissions::update_description(
-            tx,
-            &project_id,
-            &service_id,
-            &permission_id,
-            &description
-        ))
-    }
-
-    async fn list_connections(
-        &self,
-        project_id: String,
-        service_id: String,
-        filter: ConnectionFilter,
-        page: PageRequest,
-    ) -> StoreResult<Page<Connection>> {
-        endpoints::list_connections(
-            &self.client().await?,
-            &project_id,
-            &service_id,
-            &filter,
-            page,
-        )
-        .await
-    }
-
-    async fn accept_or_reject(
-        &self,
-        project_id: String,
-        service_id: String,
-        endpoint_id: EndpointId,
-        action: ConnectionAction,
-    ) -> StoreResult<Connection> {
-        in_tx!(self, |tx| endpoints::accept_or_reject(
-            tx,
-            &project_id,
-            &service_id,
-            &endpoint_id,
-            action
-        ))
-    }
-
-    async fn update_connection_descriptions(
-        &self,
-        project_id: String,
-        service_id: String,
-        updates: Vec<DescriptionUpdate>,
-    ) -> StoreResult<Vec<Connection>> {
-        // One statement in autocommit: no BEGIN/COMMIT round trips (see the function).
-        retry_conflicts(|| async {
-            let client = self.client().await?;
-            endpoints::update_connection_descriptions(&client, &project_id, &service_id, &updates)
-                .await
-        })
-        .await
     }
 }

@@ -1,4 +1,4 @@
-//! Row mapping and the shared shape of list queries.
+//! Row mapping, the prepared-statement helpers, and the renderer of list queries.
 
 use deadpool_postgres::GenericClient;
 use serde::de::DeserializeOwned;
@@ -7,7 +7,10 @@ use tokio_postgres::Row;
 
 use super::pg_error;
 use crate::domain::{Connection, ConnectionStatus, ServiceStatus};
-use crate::store::{Page, PageRequest, SortDir, SortKey, StoreError, StoreResult};
+use crate::store::list::{Arg, Dialect, ListQuery};
+use crate::store::{Page, PageRequest, StoreError, StoreResult};
+
+pub use crate::store::list::ListSql;
 
 pub fn col<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, idx: usize) -> StoreResult<T> {
     row.try_get(idx)
@@ -97,98 +100,48 @@ pub async fn x(
     c.execute(&statement, params).await
 }
 
-/// A boxed query argument.
-pub type Arg = Box<dyn ToSql + Sync + Send>;
+const DIALECT: Dialect = Dialect {
+    placeholder: |n| format!("${n}"),
+    contains: |column, p| format!("strpos(lower({column}), lower({p})) > 0"),
+};
 
-pub fn refs(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
-    args.iter()
-        .map(|a| a.as_ref() as &(dyn ToSql + Sync))
-        .collect()
-}
-
-/// A list query, as in the SQLite backend: `select` and `count` share the conditions, each
-/// written with `$?` where its one argument goes (numbered here).
-pub struct ListQuery {
-    select: &'static str,
-    count: &'static str,
-    prefix: &'static str,
-    conditions: Vec<String>,
-    args: Vec<Arg>,
-    /// The number of matches when the caller already knows it (from counters).
-    total: Option<i64>,
-}
-
-impl ListQuery {
-    pub fn new(select: &'static str, count: &'static str, prefix: &'static str) -> Self {
-        Self {
-            select,
-            count,
-            prefix,
-            conditions: Vec::new(),
-            args: Vec::new(),
-            total: None,
-        }
-    }
-
-    /// Uses `total` as the number of matches instead of counting them.
-    pub fn known_total(&mut self, total: i64) {
-        self.total = Some(total);
-    }
-
-    pub fn filter(&mut self, condition: &str, arg: impl ToSql + Sync + Send + 'static) {
-        self.args.push(Box::new(arg));
-        self.conditions
-            .push(condition.replace("$?", &format!("${}", self.args.len())));
-    }
-
-    pub async fn page<T>(
-        self,
-        c: &impl GenericClient,
-        page: PageRequest,
-        map: impl Fn(&Row) -> StoreResult<T>,
-    ) -> StoreResult<Page<T>> {
-        let where_clause = if self.conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", self.conditions.join(" AND "))
-        };
-        let total_count: i64 = match self.total {
-            Some(total) => total,
-            None => q_one(
-                c,
-                &format!("{}{where_clause}", self.count),
-                &refs(&self.args),
-            )
-            .await
-            .map_err(pg_error)?
-            .get(0),
-        };
-        let mut items = Vec::new();
-        let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
-        if page.limit > 0 && offset < total_count {
-            let key = match page.sort_key {
-                SortKey::CreatedAt => "created_at",
-                SortKey::UpdatedAt => "updated_at",
-            };
-            let dir = match page.sort_dir {
-                SortDir::Desc => "DESC",
-                SortDir::Asc => "ASC",
-            };
-            let n = self.args.len();
-            let p = self.prefix;
-            let sql = format!(
-                "{}{where_clause} ORDER BY {p}{key} {dir}, {p}id {dir} LIMIT ${} OFFSET ${}",
-                self.select,
-                n + 1,
-                n + 2
-            );
-            let mut args = self.args;
-            args.push(Box::new(i64::from(page.limit)));
-            args.push(Box::new(offset));
-            for row in q(c, &sql, &refs(&args)).await.map_err(pg_error)? {
-                items.push(map(&row)?);
+/// A page of the rows `query` matches: counted unless the flow knows the total, then read in the
+/// page's order and bounds.
+pub async fn page<T>(
+    c: &impl GenericClient,
+    sql: &ListSql,
+    query: &ListQuery,
+    page: PageRequest,
+    map: impl Fn(&Row) -> StoreResult<T>,
+) -> StoreResult<Page<T>> {
+    let mut args: Vec<&(dyn ToSql + Sync)> = query
+        .args()
+        .map(|a| -> &(dyn ToSql + Sync) {
+            match a {
+                Arg::Text(t) => t,
+                Arg::Int(i) => i,
             }
+        })
+        .collect();
+    let total_count: i64 = match query.known_total {
+        Some(total) => total,
+        None => col(
+            &q_one(c, &query.count_sql(sql, &DIALECT), &args)
+                .await
+                .map_err(pg_error)?,
+            0,
+        )?,
+    };
+    let mut items = Vec::new();
+    let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
+    if page.limit > 0 && offset < total_count {
+        let limit = i64::from(page.limit);
+        args.push(&limit);
+        args.push(&offset);
+        let text = query.page_sql(sql, &DIALECT, page);
+        for row in q(c, &text, &args).await.map_err(pg_error)? {
+            items.push(map(&row)?);
         }
-        Ok(Page { items, total_count })
     }
+    Ok(Page { items, total_count })
 }

@@ -1,20 +1,16 @@
 //! Endpoint rows, and the same rows seen as connections by the service owner.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension, Row};
 
-use super::db_error;
-use super::lifecycle::take_fault;
-use super::rows::{self, connection_status, json, json_opt, to_json, ListQuery};
-use super::{permissions, services};
+use super::rows::{self, connection_status, json, json_opt, to_json};
+use super::{db_error, SqliteTx};
 use crate::domain::{
-    format_ipv4, ids::new_uuid, lifecycle, may_connect, time, Connection as DomainConnection,
-    ConnectionAction, ConnectionStatus, Endpoint, EndpointId, NewEndpoint, QueryError, Tenant,
-    AUTO_IP_FIRST, AUTO_IP_LAST,
+    format_ipv4, Connection, ConnectionStatus, DescriptionUpdate, Endpoint, EndpointId, ProjectId,
+    QueryError, ServiceId, AUTO_IP_FIRST, AUTO_IP_LAST,
 };
-use crate::store::{
-    apply_description_updates, sort_as_listed, ConnectionFilter, DescriptionUpdate, EndpointFilter,
-    Page, PageRequest, StoreError, StoreResult,
-};
+use crate::store::list::{ListQuery, ListSql};
+use crate::store::tx::{ConnectionRows, EndpointInsert, EndpointRows, ServiceRows};
+use crate::store::{Page, PageRequest, StoreResult};
 
 const SELECT: &str = "SELECT e.id, e.marker_id, e.project_id, e.domain_id, \
      e.endpoint_service_id, s.service_name, s.service_type, e.vpc_id, e.subnet_id, e.port_ip, \
@@ -54,337 +50,314 @@ fn row(r: &Row<'_>) -> rusqlite::Result<Endpoint> {
     })
 }
 
-pub fn get(c: &Connection, project_id: &str, id: &str) -> StoreResult<Option<Endpoint>> {
-    c.prepare_cached(&format!("{SELECT} WHERE e.id = ?1 AND e.project_id = ?2"))
-        .and_then(|mut s| s.query_row([id, project_id], row).optional())
-        .map_err(db_error)
-}
+const SELECT_CONNECTION: &str = "SELECT e.id, e.marker_id, e.created_at, e.updated_at, \
+     e.domain_id, e.status, e.connection_description, e.error \
+     FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id \
+     WHERE e.id = ?1 AND e.endpoint_service_id = ?2 AND s.project_id = ?3";
 
-/// The first free address of the automatic range in a VPC: after the highest one in use, or, when
-/// the range's end is taken, the lowest gap.
-fn assign_ip(c: &Connection, vpc_id: &str) -> StoreResult<u32> {
-    let (first, last) = (i64::from(AUTO_IP_FIRST), i64::from(AUTO_IP_LAST));
-    let max: Option<i64> = c
-        .prepare_cached(
-            "SELECT MAX(port_ip) FROM endpoints WHERE vpc_id = ?1 AND port_ip BETWEEN ?2 AND ?3",
-        )
-        .and_then(|mut s| s.query_row(params![vpc_id, first, last], |r| r.get(0)))
-        .map_err(db_error)?;
-    let candidate = match max {
-        None => first,
-        Some(m) if m < last => m + 1,
-        Some(_) => {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT port_ip FROM endpoints WHERE vpc_id = ?1 AND port_ip BETWEEN ?2 AND ?3
-                     ORDER BY port_ip",
-                )
-                .map_err(db_error)?;
-            let used = stmt
-                .query_map(params![vpc_id, first, last], |r| r.get::<_, i64>(0))
-                .map_err(db_error)?;
-            let mut next = first;
-            for ip in used {
-                let ip = ip.map_err(db_error)?;
-                if ip > next {
-                    break;
-                }
-                next = ip + 1;
-            }
-            if next > last {
-                return Err(StoreError::NoFreeAddress);
-            }
-            next
-        }
-    };
-    u32::try_from(candidate).map_err(|_| StoreError::NoFreeAddress)
-}
-
-pub fn create(c: &Connection, consumer: &Tenant, new: NewEndpoint) -> StoreResult<Endpoint> {
-    let service =
-        services::get_any(c, &new.endpoint_service_id)?.ok_or(StoreError::ServiceMissing)?;
-    let whitelist = permissions::entries(c, &service.id)?;
-    if !may_connect(
-        &service,
-        &consumer.domain_id,
-        whitelist.iter().map(String::as_str),
-    ) {
-        return Err(StoreError::ConnectNotPermitted);
-    }
-    if !service.status.accepts_connections() {
-        return Err(StoreError::ServiceNotAvailable);
-    }
-    let port_ip = match new.port_ip {
-        Some(ip) => {
-            let taken: bool = c
-                .prepare_cached(
-                    "SELECT EXISTS(SELECT 1 FROM endpoints WHERE vpc_id = ?1 AND port_ip = ?2)",
-                )
-                .and_then(|mut s| s.query_row(params![new.vpc_id, i64::from(ip)], |r| r.get(0)))
-                .map_err(db_error)?;
-            if taken {
-                return Err(StoreError::PortIpInUse);
-            }
-            ip
-        }
-        None => assign_ip(c, &new.vpc_id)?,
-    };
-    let fault = take_fault(c, &consumer.project_id)?;
-    let settled = match fault {
-        Some(_) => ConnectionStatus::Failed,
-        None => ConnectionStatus::initial(service.approval_enabled),
-    };
-    let start = lifecycle::start(
-        ConnectionStatus::Creating,
-        settled,
-        new.delay_ms,
-        time::now_ms(),
-    );
-    let error = fault.map(|f| to_json(&[f])).transpose()?;
-    let id = new_uuid();
-    let now = time::now();
-    let whitelist = to_json(&new.whitelist)?;
-    let tags = to_json(&new.tags)?;
-    let routetables = to_json(&new.routetables)?;
-    let policy = new.policy_document.as_ref().map(to_json).transpose()?;
-    c.prepare_cached(
-        "INSERT INTO endpoints (id, project_id, domain_id, endpoint_service_id, vpc_id, subnet_id,
-             port_ip, enable_dns, description, connection_description, status, ever_accepted,
-             whitelist, enable_whitelist, tags, routetables, policy_document, error, created_at,
-             updated_at, settled_status, transition_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '', ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?18, ?19, ?20)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            id,
-            consumer.project_id,
-            consumer.domain_id,
-            service.id,
-            new.vpc_id,
-            new.subnet_id,
-            i64::from(port_ip),
-            new.enable_dns,
-            new.description,
-            start.status.as_str(),
-            start.status == ConnectionStatus::Accepted,
-            whitelist,
-            new.enable_whitelist,
-            tags,
-            routetables,
-            policy,
-            error,
-            now,
-            start.settles_in().map(ConnectionStatus::as_str),
-            start.due_ms(),
-        ])
+/// An address column as the domain's `u32`.
+fn ip(r: &Row<'_>) -> rusqlite::Result<u32> {
+    let v: i64 = r.get(0)?;
+    u32::try_from(v).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, Box::new(e))
     })
-    .map_err(db_error)?;
-    get(c, &consumer.project_id, &id)?
-        .ok_or_else(|| StoreError::Internal("a created endpoint cannot be read back".into()))
 }
 
-pub fn list(
-    c: &Connection,
-    project_id: &str,
-    filter: &EndpointFilter,
-    page: PageRequest,
-) -> StoreResult<Page<Endpoint>> {
-    let mut q = ListQuery::new(SELECT, COUNT, "e.");
-    q.filter("e.project_id = ?", project_id.to_owned());
-    if let Some(id) = &filter.id {
-        q.filter("e.id = ?", id.clone());
+impl EndpointRows for SqliteTx<'_> {
+    async fn endpoint(
+        &mut self,
+        project: &ProjectId,
+        id: &EndpointId,
+    ) -> StoreResult<Option<Endpoint>> {
+        self.c
+            .prepare_cached(&format!("{SELECT} WHERE e.id = ?1 AND e.project_id = ?2"))
+            .and_then(|mut s| s.query_row([id.as_str(), project.as_str()], row).optional())
+            .map_err(db_error)
     }
-    if let Some(vpc_id) = &filter.vpc_id {
-        q.filter("e.vpc_id = ?", vpc_id.clone());
-    }
-    if let Some(name) = &filter.service_name {
-        q.filter("instr(lower(s.service_name), lower(?)) > 0", name.clone());
-    }
-    q.page(c, page, row)
-}
 
-pub fn delete(c: &Connection, project_id: &str, id: &str, delay_ms: i64) -> StoreResult<()> {
-    let status: ConnectionStatus = c
-        .prepare_cached("SELECT status FROM endpoints WHERE id = ?1 AND project_id = ?2")
-        .and_then(|mut s| {
-            s.query_row([id, project_id], |r| connection_status(r, 0))
-                .optional()
-        })
-        .map_err(db_error)?
-        .ok_or(StoreError::NotFound)?;
-    status.check_delete().map_err(StoreError::Transition)?;
-    if delay_ms > 0 {
-        let due = time::now_ms().saturating_add(delay_ms);
-        c.prepare_cached(
+    async fn endpoint_status(
+        &mut self,
+        project: &ProjectId,
+        id: &EndpointId,
+    ) -> StoreResult<Option<ConnectionStatus>> {
+        self.c
+            .prepare_cached("SELECT status FROM endpoints WHERE id = ?1 AND project_id = ?2")
+            .and_then(|mut s| {
+                s.query_row([id.as_str(), project.as_str()], |r| connection_status(r, 0))
+                    .optional()
+            })
+            .map_err(db_error)
+    }
+
+    async fn endpoint_project_seen_by(
+        &mut self,
+        project: &ProjectId,
+        id: &EndpointId,
+    ) -> StoreResult<Option<ProjectId>> {
+        self.c
+            .prepare_cached(
+                "SELECT e.project_id FROM endpoints e JOIN endpoint_services s
+                     ON s.id = e.endpoint_service_id
+                 WHERE e.id = ?1 AND (e.project_id = ?2 OR s.project_id = ?2)",
+            )
+            .and_then(|mut s| {
+                s.query_row([id.as_str(), project.as_str()], |r| r.get::<_, String>(0))
+                    .optional()
+            })
+            .map(|o| o.map(ProjectId::stored))
+            .map_err(db_error)
+    }
+
+    async fn port_ip_taken(&mut self, vpc_id: &str, ip: u32) -> StoreResult<bool> {
+        self.c
+            .prepare_cached(
+                "SELECT EXISTS(SELECT 1 FROM endpoints WHERE vpc_id = ?1 AND port_ip = ?2)",
+            )
+            .and_then(|mut s| s.query_row(params![vpc_id, i64::from(ip)], |r| r.get(0)))
+            .map_err(db_error)
+    }
+
+    async fn highest_auto_ip(&mut self, vpc_id: &str) -> StoreResult<Option<u32>> {
+        let max: Option<i64> = self
+            .c
+            .prepare_cached(
+                "SELECT MAX(port_ip) FROM endpoints WHERE vpc_id = ?1 AND port_ip BETWEEN ?2 AND ?3",
+            )
+            .and_then(|mut s| {
+                s.query_row(
+                    params![vpc_id, i64::from(AUTO_IP_FIRST), i64::from(AUTO_IP_LAST)],
+                    |r| r.get(0),
+                )
+            })
+            .map_err(db_error)?;
+        Ok(max.and_then(|m| u32::try_from(m).ok()))
+    }
+
+    async fn auto_ips_in_use(&mut self, vpc_id: &str) -> StoreResult<Vec<u32>> {
+        let mut stmt = self
+            .c
+            .prepare_cached(
+                "SELECT port_ip FROM endpoints WHERE vpc_id = ?1 AND port_ip BETWEEN ?2 AND ?3
+                 ORDER BY port_ip",
+            )
+            .map_err(db_error)?;
+        let rows = stmt
+            .query_map(
+                params![vpc_id, i64::from(AUTO_IP_FIRST), i64::from(AUTO_IP_LAST)],
+                ip,
+            )
+            .map_err(db_error)?;
+        rows.collect::<Result<_, _>>().map_err(db_error)
+    }
+
+    async fn insert_endpoint(&mut self, r: EndpointInsert<'_>) -> StoreResult<()> {
+        let new = r.new;
+        let error = r.error.map(|f| to_json(&[f])).transpose()?;
+        let policy = new.policy_document.as_ref().map(to_json).transpose()?;
+        self.exec(
+            "INSERT INTO endpoints (id, project_id, domain_id, endpoint_service_id, vpc_id,
+                 subnet_id, port_ip, enable_dns, description, connection_description, status,
+                 ever_accepted, whitelist, enable_whitelist, tags, routetables, policy_document,
+                 error, created_at, updated_at, settled_status, transition_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '', ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                     ?17, ?18, ?18, ?19, ?20)",
+            params![
+                r.id,
+                r.consumer.project_id.as_str(),
+                r.consumer.domain_id.as_str(),
+                r.service_id,
+                new.vpc_id,
+                new.subnet_id,
+                i64::from(r.port_ip),
+                new.enable_dns,
+                new.description,
+                r.start.status.as_str(),
+                r.start.status == ConnectionStatus::Accepted,
+                to_json(&new.whitelist)?,
+                new.enable_whitelist,
+                to_json(&new.tags)?,
+                to_json(&new.routetables)?,
+                policy,
+                error,
+                r.now,
+                r.start.settles_in().map(ConnectionStatus::as_str),
+                r.start.due_ms(),
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn mark_endpoint_deleting(
+        &mut self,
+        id: &EndpointId,
+        due_ms: i64,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.exec(
             "UPDATE endpoints SET status = 'deleting', settled_status = NULL, transition_at = ?1,
                  updated_at = ?2 WHERE id = ?3",
+            params![due_ms, now, id.as_str()],
         )
-        .and_then(|mut s| s.execute(params![due, time::now(), id]))
-        .map_err(db_error)?;
-    } else {
-        c.prepare_cached("DELETE FROM endpoints WHERE id = ?1")
-            .and_then(|mut s| s.execute([id]))
-            .map_err(db_error)?;
+        .map(drop)
     }
-    Ok(())
+
+    async fn delete_endpoint(&mut self, id: &EndpointId) -> StoreResult<()> {
+        self.exec("DELETE FROM endpoints WHERE id = ?1", [id.as_str()])
+            .map(drop)
+    }
+
+    async fn set_endpoint_failed(
+        &mut self,
+        id: &EndpointId,
+        error: &QueryError,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.exec(
+            "UPDATE endpoints SET status = 'failed', error = ?1, settled_status = NULL,
+                 transition_at = NULL, updated_at = ?2 WHERE id = ?3",
+            params![to_json(&[error])?, now, id.as_str()],
+        )
+        .map(drop)
+    }
+
+    async fn list_endpoints(
+        &mut self,
+        query: &ListQuery,
+        page: PageRequest,
+    ) -> StoreResult<Page<Endpoint>> {
+        rows::page(
+            self.c,
+            &ListSql {
+                select: SELECT,
+                count: COUNT,
+                prefix: "e.",
+            },
+            query,
+            page,
+            row,
+        )
+    }
 }
 
-/// Fault injection: the endpoint (and its connection) becomes `failed` with `error`. The caller
-/// is the endpoint's project or the owner of its service.
-pub fn fail(
-    c: &Connection,
-    project_id: &str,
-    id: &str,
-    error: &QueryError,
-) -> StoreResult<Endpoint> {
-    let owner_project: Option<String> = c
-        .prepare_cached(
-            "SELECT e.project_id FROM endpoints e JOIN endpoint_services s
-                 ON s.id = e.endpoint_service_id
-             WHERE e.id = ?1 AND (e.project_id = ?2 OR s.project_id = ?2)",
-        )
-        .and_then(|mut s| s.query_row([id, project_id], |r| r.get(0)).optional())
-        .map_err(db_error)?;
-    let owner_project = owner_project.ok_or(StoreError::NotFound)?;
-    let error_json = to_json(&[error])?;
-    c.prepare_cached(
-        "UPDATE endpoints SET status = 'failed', error = ?1, settled_status = NULL,
-             transition_at = NULL, updated_at = ?2 WHERE id = ?3",
-    )
-    .and_then(|mut s| s.execute(params![error_json, time::now(), id]))
-    .map_err(db_error)?;
-    get(c, &owner_project, id)?.ok_or(StoreError::NotFound)
-}
+impl ConnectionRows for SqliteTx<'_> {
+    async fn connection(
+        &mut self,
+        project: &ProjectId,
+        service: &ServiceId,
+        id: &EndpointId,
+    ) -> StoreResult<Option<Connection>> {
+        self.c
+            .prepare_cached(SELECT_CONNECTION)
+            .and_then(|mut s| {
+                s.query_row(
+                    [id.as_str(), service.as_str(), project.as_str()],
+                    rows::connection,
+                )
+                .optional()
+            })
+            .map_err(db_error)
+    }
 
-pub fn list_connections(
-    c: &Connection,
-    project_id: &str,
-    service_id: &str,
-    filter: &ConnectionFilter,
-    page: PageRequest,
-) -> StoreResult<Page<DomainConnection>> {
-    services::require_service(c, project_id, service_id)?;
-    const SELECT_CONNECTIONS: &str = "SELECT id, marker_id, created_at, updated_at, domain_id, \
-         status, connection_description, error FROM endpoints";
-    let mut q = ListQuery::new(SELECT_CONNECTIONS, "SELECT COUNT(*) FROM endpoints", "");
-    q.filter("endpoint_service_id = ?", service_id.to_owned());
-    if let Some(id) = &filter.id {
-        q.filter("id = ?", id.clone());
+    async fn set_connection_status(
+        &mut self,
+        id: &EndpointId,
+        status: ConnectionStatus,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.exec(
+            "UPDATE endpoints SET status = ?1, updated_at = ?2,
+                 ever_accepted = ever_accepted OR ?3
+             WHERE id = ?4",
+            params![
+                status.as_str(),
+                now,
+                status == ConnectionStatus::Accepted,
+                id.as_str()
+            ],
+        )
+        .map(drop)
     }
-    if let Some(marker_id) = filter.marker_id {
-        q.filter("marker_id = ?", marker_id);
-    }
-    if let Some(status) = filter.status {
-        q.filter("status = ?", status.as_str().to_owned());
-    }
-    if filter.id.is_none() && filter.marker_id.is_none() {
-        // The counters answer at once what counting the service's rows would take O(n) for.
-        let status = filter.status.map(|s| s.as_str());
-        let total: i64 = c
+
+    async fn connection_count(
+        &mut self,
+        service: &ServiceId,
+        status: Option<ConnectionStatus>,
+    ) -> StoreResult<i64> {
+        self.c
             .prepare_cached(
                 "SELECT COALESCE(SUM(count), 0) FROM service_connection_counts
                  WHERE endpoint_service_id = ?1 AND (?2 IS NULL OR status = ?2)",
             )
-            .and_then(|mut s| s.query_row(params![service_id, status], |r| r.get(0)))
-            .map_err(db_error)?;
-        q.known_total(total);
+            .and_then(|mut s| {
+                s.query_row(params![service.as_str(), status.map(|s| s.as_str())], |r| {
+                    r.get(0)
+                })
+            })
+            .map_err(db_error)
     }
-    q.page(c, page, rows::connection)
-}
 
-/// The connection `id` of `service_id` in `project_id`: one indexed lookup that also proves the
-/// service is the caller's. Only when it finds nothing is the service looked up, to tell a
-/// service that is not the caller's (404, checked first) from an id that is not one of its
-/// connections (400 `EndPoint.2013`).
-fn connection_in_project(
-    c: &Connection,
-    project_id: &str,
-    service_id: &str,
-    id: &str,
-) -> StoreResult<DomainConnection> {
-    let found = c
-        .prepare_cached(
-            "SELECT e.id, e.marker_id, e.created_at, e.updated_at, e.domain_id, e.status,
-                    e.connection_description, e.error
-             FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id
-             WHERE e.id = ?1 AND e.endpoint_service_id = ?2 AND s.project_id = ?3",
+    async fn list_connections(
+        &mut self,
+        query: &ListQuery,
+        page: PageRequest,
+    ) -> StoreResult<Page<Connection>> {
+        rows::page(
+            self.c,
+            &ListSql {
+                select: "SELECT id, marker_id, created_at, updated_at, domain_id, status, \
+                         connection_description, error FROM endpoints",
+                count: "SELECT COUNT(*) FROM endpoints",
+                prefix: "",
+            },
+            query,
+            page,
+            rows::connection,
         )
-        .and_then(|mut s| {
-            s.query_row([id, service_id, project_id], rows::connection)
-                .optional()
-        })
-        .map_err(db_error)?;
-    match found {
-        Some(conn) => Ok(conn),
-        None => {
-            services::require_service(c, project_id, service_id)?;
-            Err(StoreError::NotAConnection(id.to_owned()))
+    }
+
+    /// One indexed lookup per id that also proves the service is the caller's; only when one
+    /// finds nothing is the service itself looked up.
+    async fn find_connections(
+        &mut self,
+        project: &ProjectId,
+        service: &ServiceId,
+        updates: &[DescriptionUpdate],
+    ) -> StoreResult<Option<Vec<Connection>>> {
+        let mut found = Vec::with_capacity(updates.len());
+        {
+            let mut stmt = self.c.prepare_cached(SELECT_CONNECTION).map_err(db_error)?;
+            for u in updates {
+                let key = [u.id.as_str(), service.as_str(), project.as_str()];
+                if let Some(c) = stmt
+                    .query_row(key, rows::connection)
+                    .optional()
+                    .map_err(db_error)?
+                {
+                    found.push(c);
+                }
+            }
         }
+        if found.len() < updates.len() && !self.service_exists(project, service).await? {
+            return Ok(None);
+        }
+        Ok(Some(found))
     }
-}
 
-pub fn accept_or_reject(
-    c: &Connection,
-    project_id: &str,
-    service_id: &str,
-    endpoint_id: &EndpointId,
-    action: ConnectionAction,
-) -> StoreResult<DomainConnection> {
-    let mut conn = connection_in_project(c, project_id, service_id, endpoint_id.as_str())?;
-    let next = conn.status.apply(action).map_err(StoreError::Transition)?;
-    if next != conn.status {
-        let now = time::now();
-        c.prepare_cached(
-            "UPDATE endpoints SET status = ?1, updated_at = ?2,
-                 ever_accepted = ever_accepted OR ?3
-             WHERE id = ?4",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                next.as_str(),
-                now,
-                next == ConnectionStatus::Accepted,
-                conn.id
-            ])
-        })
-        .map_err(db_error)?;
-        conn.status = next;
-        conn.updated_at = now;
-    }
-    Ok(conn)
-}
-
-/// The seed operation (docs/api.md §1): the service must be the caller's (404), every id one of its
-/// connections (EndPoint.2013, the first offender in request order), every connection in a state
-/// that allows the change; then only real changes are written and move `updated_at`.
-pub fn update_connection_descriptions(
-    c: &Connection,
-    project_id: &str,
-    service_id: &str,
-    updates: &[DescriptionUpdate],
-) -> StoreResult<Vec<DomainConnection>> {
-    let mut current = Vec::with_capacity(updates.len());
-    for u in updates {
-        current.push(connection_in_project(
-            c,
-            project_id,
-            service_id,
-            u.id.as_str(),
-        )?);
-    }
-    let changed = apply_description_updates(&mut current, updates, time::now())?;
-    if !changed.is_empty() {
-        let mut stmt = c
+    async fn set_descriptions(
+        &mut self,
+        changes: &[(&EndpointId, &str)],
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut stmt = self
+            .c
             .prepare_cached(
                 "UPDATE endpoints SET connection_description = ?1, updated_at = ?2 WHERE id = ?3",
             )
             .map_err(db_error)?;
-        for conn in changed.iter().map(|&i| &current[i]) {
-            stmt.execute(params![conn.description, conn.updated_at, conn.id])
+        for (id, description) in changes {
+            stmt.execute(params![description, now, id.as_str()])
                 .map_err(db_error)?;
         }
+        Ok(())
     }
-    sort_as_listed(&mut current);
-    Ok(current)
 }

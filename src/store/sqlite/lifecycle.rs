@@ -1,90 +1,102 @@
-//! Pending transitions and injected faults.
+//! Pending transitions, injected faults, and the reset of a test server.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 
-use super::db_error;
-use crate::domain::{time, QueryError};
-use crate::store::StoreResult;
+use super::{db_error, SqliteTx};
+use crate::domain::{ProjectId, QueryError};
+use crate::store::tx::LifecycleRows;
+use crate::store::{ResetCounts, StoreResult};
 
-/// Takes one failure from the project's fault plan, if it has any left.
-pub fn take_fault(c: &Connection, project_id: &str) -> StoreResult<Option<QueryError>> {
-    let plan: Option<(i64, String, String)> = c
-        .prepare_cached(
-            "SELECT remaining, error_code, error_message FROM fault_plans WHERE project_id = ?1",
+impl LifecycleRows for SqliteTx<'_> {
+    async fn take_fault(&mut self, project: &ProjectId) -> StoreResult<Option<QueryError>> {
+        let plan: Option<(i64, String, String)> = self
+            .c
+            .prepare_cached(
+                "SELECT remaining, error_code, error_message FROM fault_plans WHERE project_id = ?1",
+            )
+            .and_then(|mut s| {
+                s.query_row([project.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
+            })
+            .map_err(db_error)?;
+        let Some((remaining, error_code, error_message)) = plan else {
+            return Ok(None);
+        };
+        let sql = if remaining <= 1 {
+            "DELETE FROM fault_plans WHERE project_id = ?1"
+        } else {
+            "UPDATE fault_plans SET remaining = remaining - 1 WHERE project_id = ?1"
+        };
+        self.exec(sql, [project.as_str()])?;
+        Ok(Some(QueryError {
+            error_code,
+            error_message,
+        }))
+    }
+
+    async fn plan_failures(
+        &mut self,
+        project: &ProjectId,
+        count: u32,
+        error: &QueryError,
+    ) -> StoreResult<()> {
+        if count == 0 {
+            self.exec(
+                "DELETE FROM fault_plans WHERE project_id = ?1",
+                [project.as_str()],
+            )?;
+            return Ok(());
+        }
+        self.exec(
+            "INSERT INTO fault_plans (project_id, remaining, error_code, error_message)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (project_id) DO UPDATE SET remaining = excluded.remaining,
+                 error_code = excluded.error_code, error_message = excluded.error_message",
+            params![
+                project.as_str(),
+                count,
+                error.error_code,
+                error.error_message
+            ],
         )
-        .and_then(|mut s| {
-            s.query_row([project_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()
+        .map(drop)
+    }
+
+    async fn settle_due(&mut self, now_ms: i64, now: i64) -> StoreResult<u64> {
+        let mut done = 0usize;
+        for sql in [
+            "UPDATE endpoint_services SET status = settled_status, settled_status = NULL,
+                 transition_at = NULL, updated_at = ?2
+             WHERE transition_at <= ?1 AND status = 'creating'",
+            "UPDATE endpoints SET status = settled_status,
+                 ever_accepted = ever_accepted OR settled_status = 'accepted',
+                 settled_status = NULL, transition_at = NULL, updated_at = ?2
+             WHERE transition_at <= ?1 AND status = 'creating'",
+        ] {
+            done += self.exec(sql, params![now_ms, now])?;
+        }
+        for sql in [
+            "DELETE FROM endpoints WHERE transition_at <= ?1 AND status = 'deleting'",
+            "DELETE FROM endpoint_services WHERE transition_at <= ?1 AND status = 'deleting'
+                 AND NOT EXISTS (SELECT 1 FROM endpoints e
+                                 WHERE e.endpoint_service_id = endpoint_services.id)",
+        ] {
+            done += self.exec(sql, params![now_ms])?;
+        }
+        Ok(done as u64)
+    }
+
+    /// Whitelists and connection counts go with their services (`ON DELETE CASCADE`);
+    /// `marker_id` is an `AUTOINCREMENT` key, so it is not reused.
+    async fn reset_all(&mut self) -> StoreResult<ResetCounts> {
+        let permissions = self.exec("DELETE FROM endpoint_service_permissions", [])?;
+        let endpoints = self.exec("DELETE FROM endpoints", [])?;
+        let services = self.exec("DELETE FROM endpoint_services", [])?;
+        self.exec("DELETE FROM fault_plans", [])?;
+        Ok(ResetCounts {
+            services: services as u64,
+            endpoints: endpoints as u64,
+            permissions: permissions as u64,
         })
-        .map_err(db_error)?;
-    let Some((remaining, error_code, error_message)) = plan else {
-        return Ok(None);
-    };
-    let sql = if remaining <= 1 {
-        "DELETE FROM fault_plans WHERE project_id = ?1"
-    } else {
-        "UPDATE fault_plans SET remaining = remaining - 1 WHERE project_id = ?1"
-    };
-    c.execute(sql, [project_id]).map_err(db_error)?;
-    Ok(Some(QueryError {
-        error_code,
-        error_message,
-    }))
-}
-
-pub fn plan_failures(
-    c: &Connection,
-    project_id: &str,
-    count: u32,
-    error: &QueryError,
-) -> StoreResult<()> {
-    if count == 0 {
-        c.execute(
-            "DELETE FROM fault_plans WHERE project_id = ?1",
-            [project_id],
-        )
-        .map_err(db_error)?;
-        return Ok(());
     }
-    c.execute(
-        "INSERT INTO fault_plans (project_id, remaining, error_code, error_message)
-         VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (project_id) DO UPDATE SET remaining = excluded.remaining,
-             error_code = excluded.error_code, error_message = excluded.error_message",
-        params![project_id, count, error.error_code, error.error_message],
-    )
-    .map_err(db_error)?;
-    Ok(())
-}
-
-/// Carries out every transition due at `now_ms`. Each statement only matches rows still in the
-/// transitional state, so a transition happens once even if several runs overlap.
-pub fn settle_due(c: &Connection, now_ms: i64) -> StoreResult<u64> {
-    let now = time::now();
-    let mut done = 0usize;
-    for sql in [
-        "UPDATE endpoint_services SET status = settled_status, settled_status = NULL,
-             transition_at = NULL, updated_at = ?2
-         WHERE transition_at <= ?1 AND status = 'creating'",
-        "UPDATE endpoints SET status = settled_status,
-             ever_accepted = ever_accepted OR settled_status = 'accepted',
-             settled_status = NULL, transition_at = NULL, updated_at = ?2
-         WHERE transition_at <= ?1 AND status = 'creating'",
-    ] {
-        done += c
-            .prepare_cached(sql)
-            .and_then(|mut s| s.execute(params![now_ms, now]))
-            .map_err(db_error)?;
-    }
-    for sql in [
-        "DELETE FROM endpoints WHERE transition_at <= ?1 AND status = 'deleting'",
-        "DELETE FROM endpoint_services WHERE transition_at <= ?1 AND status = 'deleting'
-             AND NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.endpoint_service_id = endpoint_services.id)",
-    ] {
-        done += c
-            .prepare_cached(sql)
-            .and_then(|mut s| s.execute(params![now_ms]))
-            .map_err(db_error)?;
-    }
-    Ok(done as u64)
 }

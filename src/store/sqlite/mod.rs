@@ -12,18 +12,13 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
-use async_trait::async_trait;
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
+
 use rusqlite::{Connection, ErrorCode};
 
-use crate::domain::{
-    Connection as DomainConnection, ConnectionAction, Credential, Endpoint, EndpointId,
-    EndpointService, NewEndpoint, NewService, Permission, PermissionRecord, QueryError,
-    ServiceError, ServicePatch, Tenant,
-};
-use crate::store::{
-    ConnectionFilter, DescribeBy, DescriptionUpdate, EndpointFilter, NewPermission, Page,
-    PageRequest, ResetCounts, ServiceFilter, Store, StoreError, StoreResult,
-};
+use crate::store::flows::{Access, Flow};
+use crate::store::{StoreError, StoreResult};
 use readers::Readers;
 use writer::Writer;
 
@@ -190,307 +185,70 @@ fn db_error(e: rusqlite::Error) -> StoreError {
     StoreError::Internal(e.to_string())
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn health(&self) -> StoreResult<()> {
+/// One transaction of the SQLite backend: the writer's shared transaction (inside the job's
+/// SAVEPOINT) or a reader's connection. Its primitives (in the resource modules) are synchronous.
+pub struct SqliteTx<'a> {
+    c: &'a mut Connection,
+}
+
+impl<'a> SqliteTx<'a> {
+    fn new(c: &'a mut Connection) -> Self {
+        Self { c }
+    }
+
+    /// Runs one cached statement; the number of rows it changed.
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<usize> {
+        self.c
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute(params))
+            .map_err(db_error)
+    }
+}
+
+impl crate::store::tx::Tx for SqliteTx<'_> {
+    /// A no-op: the one writer already runs write transactions one at a time.
+    async fn serialize(&mut self, _key: &str) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+/// Runs a flow's future to its end on this thread. Every SQLite primitive is synchronous, so
+/// the future completes on its first poll; one that does not is a bug, reported as such.
+fn ready<T>(future: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(StoreError::Internal(
+            "a SQLite flow waited on something other than SQLite".into(),
+        )),
+    }
+}
+
+impl SqliteStore {
+    /// Runs a flow: reads on a reader, writes in the writer's group-committed transaction.
+    pub async fn run<F: Flow>(&self, flow: F) -> StoreResult<F::Output> {
+        match F::ACCESS {
+            Access::Read => {
+                self.readers
+                    .read(move |c| ready(flow.run(&mut SqliteTx::new(c))))
+                    .await
+            }
+            Access::Write | Access::Statement => {
+                self.writer
+                    .write(move |c| ready(flow.run(&mut SqliteTx::new(c))))
+                    .await
+            }
+        }
+    }
+
+    /// Succeeds when a reader and the writer answer.
+    pub async fn health(&self) -> StoreResult<()> {
         self.readers
             .read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_error))
             .await?;
         self.writer
             .write(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_error))
-            .await
-    }
-
-    async fn credential_by_token(&self, token_sha256: String) -> StoreResult<Option<Credential>> {
-        self.readers
-            .read(move |c| credentials::by_token(c, &token_sha256))
-            .await
-    }
-
-    async fn credential_by_access_key(
-        &self,
-        access_key: String,
-    ) -> StoreResult<Option<Credential>> {
-        self.readers
-            .read(move |c| credentials::by_access_key(c, &access_key))
-            .await
-    }
-
-    async fn create_credential(&self, cred: Credential, token_sha256: String) -> StoreResult<()> {
-        self.writer
-            .write(move |c| credentials::insert(c, &cred, &token_sha256))
-            .await
-    }
-
-    async fn bootstrap_credential(
-        &self,
-        cred: Credential,
-        token_sha256: String,
-    ) -> StoreResult<bool> {
-        self.writer
-            .write(move |c| {
-                if credentials::any(c)? {
-                    return Ok(false);
-                }
-                credentials::insert(c, &cred, &token_sha256).map(|()| true)
-            })
-            .await
-    }
-
-    async fn list_credentials(&self) -> StoreResult<Vec<Credential>> {
-        self.readers.read(credentials::list).await
-    }
-
-    async fn delete_credential(&self, access_key: String) -> StoreResult<bool> {
-        self.writer
-            .write(move |c| credentials::delete(c, &access_key))
-            .await
-    }
-
-    async fn reset(&self) -> StoreResult<ResetCounts> {
-        self.writer.write(services::reset).await
-    }
-
-    async fn create_service(
-        &self,
-        owner: Tenant,
-        region: String,
-        new: NewService,
-    ) -> StoreResult<EndpointService> {
-        self.writer
-            .write(move |c| services::create(c, &owner, &region, new))
-            .await
-    }
-
-    async fn get_service(&self, project_id: String, id: String) -> StoreResult<EndpointService> {
-        self.readers
-            .read(move |c| services::get(c, &project_id, &id)?.ok_or(StoreError::NotFound))
-            .await
-    }
-
-    async fn list_services(
-        &self,
-        project_id: String,
-        filter: ServiceFilter,
-        page: PageRequest,
-    ) -> StoreResult<Page<EndpointService>> {
-        self.readers
-            .read(move |c| services::list(c, &project_id, &filter, page))
-            .await
-    }
-
-    async fn update_service(
-        &self,
-        project_id: String,
-        id: String,
-        region: String,
-        patch: ServicePatch,
-    ) -> StoreResult<EndpointService> {
-        self.writer
-            .write(move |c| services::update(c, &project_id, &id, &region, patch))
-            .await
-    }
-
-    async fn delete_service(
-        &self,
-        project_id: String,
-        id: String,
-        delay_ms: i64,
-    ) -> StoreResult<()> {
-        self.writer
-            .write(move |c| services::delete(c, &project_id, &id, delay_ms))
-            .await
-    }
-
-    async fn describe_service(&self, by: DescribeBy) -> StoreResult<EndpointService> {
-        self.readers
-            .read(move |c| services::describe(c, &by)?.ok_or(StoreError::NotFound))
-            .await
-    }
-
-    async fn create_endpoint(&self, consumer: Tenant, new: NewEndpoint) -> StoreResult<Endpoint> {
-        self.writer
-            .write(move |c| endpoints::create(c, &consumer, new))
-            .await
-    }
-
-    async fn get_endpoint(&self, project_id: String, id: String) -> StoreResult<Endpoint> {
-        self.readers
-            .read(move |c| endpoints::get(c, &project_id, &id)?.ok_or(StoreError::NotFound))
-            .await
-    }
-
-    async fn list_endpoints(
-        &self,
-        project_id: String,
-        filter: EndpointFilter,
-        page: PageRequest,
-    ) -> StoreResult<Page<Endpoint>> {
-        self.readers
-            .read(move |c| endpoints::list(c, &project_id, &filter, page))
-            .await
-    }
-
-    async fn delete_endpoint(
-        &self,
-        project_id: String,
-        id: String,
-        delay_ms: i64,
-    ) -> StoreResult<()> {
-        self.writer
-            .write(move |c| endpoints::delete(c, &project_id, &id, delay_ms))
-            .await
-    }
-
-    async fn settle_due(&self, now_ms: i64) -> StoreResult<u64> {
-        self.writer
-            .write(move |c| lifecycle::settle_due(c, now_ms))
-            .await
-    }
-
-    async fn fail_endpoint(
-        &self,
-        project_id: String,
-        id: String,
-        error: QueryError,
-    ) -> StoreResult<Endpoint> {
-        self.writer
-            .write(move |c| endpoints::fail(c, &project_id, &id, &error))
-            .await
-    }
-
-    async fn fail_service(
-        &self,
-        project_id: String,
-        id: String,
-        error: ServiceError,
-    ) -> StoreResult<EndpointService> {
-        self.writer
-            .write(move |c| services::fail(c, &project_id, &id, &error))
-            .await
-    }
-
-    async fn plan_failures(
-        &self,
-        project_id: String,
-        count: u32,
-        error: QueryError,
-    ) -> StoreResult<()> {
-        self.writer
-            .write(move |c| lifecycle::plan_failures(c, &project_id, count, &error))
-            .await
-    }
-
-    async fn add_or_remove_permissions(
-        &self,
-        project_id: String,
-        service_id: String,
-        entries: Vec<Permission>,
-        add: bool,
-    ) -> StoreResult<Vec<String>> {
-        self.writer
-            .write(move |c| permissions::add_or_remove(c, &project_id, &service_id, &entries, add))
-            .await
-    }
-
-    async fn batch_add_permissions(
-        &self,
-        project_id: String,
-        service_id: String,
-        items: Vec<NewPermission>,
-    ) -> StoreResult<Vec<PermissionRecord>> {
-        self.writer
-            .write(move |c| permissions::batch_add(c, &project_id, &service_id, &items))
-            .await
-    }
-
-    async fn batch_remove_permissions(
-        &self,
-        project_id: String,
-        service_id: String,
-        ids: Vec<String>,
-    ) -> StoreResult<Vec<PermissionRecord>> {
-        self.writer
-            .write(move |c| permissions::batch_remove(c, &project_id, &service_id, &ids))
-            .await
-    }
-
-    async fn list_permissions(
-        &self,
-        project_id: String,
-        service_id: String,
-        permission_like: Option<String>,
-        page: PageRequest,
-    ) -> StoreResult<Page<PermissionRecord>> {
-        self.readers
-            .read(move |c| {
-                permissions::list(
-                    c,
-                    &project_id,
-                    &service_id,
-                    permission_like.as_deref(),
-                    page,
-                )
-            })
-            .await
-    }
-
-    async fn update_permission_description(
-        &self,
-        project_id: String,
-        service_id: String,
-        permission_id: String,
-        description: String,
-    ) -> StoreResult<PermissionRecord> {
-        self.writer
-            .write(move |c| {
-                permissions::update_description(
-                    c,
-                    &project_id,
-                    &service_id,
-                    &permission_id,
-                    &description,
-                )
-            })
-            .await
-    }
-
-    async fn list_connections(
-        &self,
-        project_id: String,
-        service_id: String,
-        filter: ConnectionFilter,
-        page: PageRequest,
-    ) -> StoreResult<Page<DomainConnection>> {
-        self.readers
-            .read(move |c| endpoints::list_connections(c, &project_id, &service_id, &filter, page))
-            .await
-    }
-
-    async fn accept_or_reject(
-        &self,
-        project_id: String,
-        service_id: String,
-        endpoint_id: EndpointId,
-        action: ConnectionAction,
-    ) -> StoreResult<DomainConnection> {
-        self.writer
-            .write(move |c| {
-                endpoints::accept_or_reject(c, &project_id, &service_id, &endpoint_id, action)
-            })
-            .await
-    }
-
-    async fn update_connection_descriptions(
-        &self,
-        project_id: String,
-        service_id: String,
-        updates: Vec<DescriptionUpdate>,
-    ) -> StoreResult<Vec<DomainConnection>> {
-        self.writer
-            .write(move |c| {
-                endpoints::update_connection_descriptions(c, &project_id, &service_id, &updates)
-            })
             .await
     }
 }

@@ -29,7 +29,7 @@ impl Readers {
     /// Runs `work` on an idle read connection (opening one if none is idle).
     pub async fn read<T, F>(&self, work: F) -> StoreResult<T>
     where
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let _permit = self
@@ -42,11 +42,11 @@ impl Readers {
         // in WAL mode, where a reader never waits for the writer, and a hop to the blocking
         // pool costs more than the read itself. A reader's busy timeout is short, so even a
         // rare wait (WAL recovery) stays bounded.
-        let conn = match idle {
+        let mut conn = match idle {
             Some(c) => c,
             None => open_connection(&self.path, true)?,
         };
-        let result = catch_unwind(AssertUnwindSafe(|| work(&conn)))
+        let result = catch_unwind(AssertUnwindSafe(|| work(&mut conn)))
             .unwrap_or_else(|_| Err(StoreError::Internal("a read job panicked".into())));
         if let Ok(mut v) = self.idle.lock() {
             v.push(conn);

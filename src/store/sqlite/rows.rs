@@ -6,7 +6,8 @@ use serde::de::DeserializeOwned;
 
 use super::db_error;
 use crate::domain::{Connection as DomainConnection, ConnectionStatus, ServiceStatus};
-use crate::store::{Page, PageRequest, SortDir, SortKey, StoreError, StoreResult};
+use crate::store::list::{Arg, Dialect, ListQuery, ListSql};
+use crate::store::{Page, PageRequest, StoreError, StoreResult};
 
 /// Reads a JSON text column.
 pub fn json<T: DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T> {
@@ -64,91 +65,48 @@ pub fn connection(row: &Row<'_>) -> rusqlite::Result<DomainConnection> {
     })
 }
 
-/// A list query: `select` is `SELECT <columns> FROM <tables>` and `count` the matching
-/// `SELECT COUNT(*) FROM <tables>`; both share the conditions (joined by AND) and their arguments.
-/// `prefix` qualifies the sort columns (e.g. `e.`).
-pub struct ListQuery {
-    pub select: &'static str,
-    pub count: &'static str,
-    pub prefix: &'static str,
-    conditions: Vec<String>,
-    args: Vec<Value>,
-    /// The number of matches when the caller already knows it (from counters).
-    total: Option<i64>,
-}
+const DIALECT: Dialect = Dialect {
+    placeholder: |_| "?".to_owned(),
+    contains: |column, p| format!("instr(lower({column}), lower({p})) > 0"),
+};
 
-impl ListQuery {
-    pub fn new(select: &'static str, count: &'static str, prefix: &'static str) -> Self {
-        Self {
-            select,
-            count,
-            prefix,
-            conditions: Vec::new(),
-            args: Vec::new(),
-            total: None,
+/// A page of the rows `query` matches: counted unless the flow knows the total, then read in the
+/// page's order and bounds.
+pub fn page<T>(
+    conn: &Connection,
+    sql: &ListSql,
+    query: &ListQuery,
+    page: PageRequest,
+    map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> StoreResult<Page<T>> {
+    let mut args: Vec<Value> = query
+        .args()
+        .map(|a| match a {
+            Arg::Text(t) => Value::Text(t.clone()),
+            Arg::Int(i) => Value::Integer(*i),
+        })
+        .collect();
+    let total_count: i64 = match query.known_total {
+        Some(total) => total,
+        None => conn
+            .prepare_cached(&query.count_sql(sql, &DIALECT))
+            .and_then(|mut s| s.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0)))
+            .map_err(db_error)?,
+    };
+    let mut items = Vec::new();
+    let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
+    if page.limit > 0 && offset < total_count {
+        args.push(Value::Integer(i64::from(page.limit)));
+        args.push(Value::Integer(offset));
+        let mut stmt = conn
+            .prepare_cached(&query.page_sql(sql, &DIALECT, page))
+            .map_err(db_error)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), map)
+            .map_err(db_error)?;
+        for row in rows {
+            items.push(row.map_err(db_error)?);
         }
     }
-
-    /// Uses `total` as the number of matches instead of counting them.
-    pub fn known_total(&mut self, total: i64) {
-        self.total = Some(total);
-    }
-
-    /// Adds a condition with one `?` placeholder bound to `arg`.
-    pub fn filter(&mut self, condition: &str, arg: impl Into<Value>) {
-        self.conditions.push(condition.to_owned());
-        self.args.push(arg.into());
-    }
-
-    pub fn page<T>(
-        self,
-        conn: &Connection,
-        page: PageRequest,
-        map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
-    ) -> StoreResult<Page<T>> {
-        let where_clause = if self.conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", self.conditions.join(" AND "))
-        };
-        let key = match page.sort_key {
-            SortKey::CreatedAt => "created_at",
-            SortKey::UpdatedAt => "updated_at",
-        };
-        let dir = match page.sort_dir {
-            SortDir::Desc => "DESC",
-            SortDir::Asc => "ASC",
-        };
-        let total_count: i64 = match self.total {
-            Some(total) => total,
-            None => conn
-                .prepare_cached(&format!("{}{where_clause}", self.count))
-                .and_then(|mut s| {
-                    s.query_row(rusqlite::params_from_iter(self.args.iter()), |r| r.get(0))
-                })
-                .map_err(db_error)?,
-        };
-        let mut items = Vec::new();
-        let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
-        if page.limit > 0 && offset < total_count {
-            // Ties on the sort key are broken by id in the same direction, so one index serves
-            // both the filter and the order.
-            let p = self.prefix;
-            let sql = format!(
-                "{}{where_clause} ORDER BY {p}{key} {dir}, {p}id {dir} LIMIT ? OFFSET ?",
-                self.select
-            );
-            let mut args = self.args;
-            args.push(Value::Integer(i64::from(page.limit)));
-            args.push(Value::Integer(offset));
-            let mut stmt = conn.prepare_cached(&sql).map_err(db_error)?;
-            let rows = stmt
-                .query_map(rusqlite::params_from_iter(args.iter()), map)
-                .map_err(db_error)?;
-            for row in rows {
-                items.push(row.map_err(db_error)?);
-            }
-        }
-        Ok(Page { items, total_count })
-    }
+    Ok(Page { items, total_count })
 }

@@ -21,7 +21,7 @@ const QUEUE_DEPTH: usize = 4096;
 
 trait Job: Send {
     /// Runs the job's statements; true when they succeeded and must be kept.
-    fn run(&mut self, conn: &Connection) -> bool;
+    fn run(&mut self, conn: &mut Connection) -> bool;
     /// Reports the outcome once the transaction is committed (or failed).
     fn finish(self: Box<Self>, commit: StoreResult<()>);
 }
@@ -34,10 +34,10 @@ struct Pending<F, T> {
 
 impl<F, T> Job for Pending<F, T>
 where
-    F: FnOnce(&Connection) -> StoreResult<T> + Send,
+    F: FnOnce(&mut Connection) -> StoreResult<T> + Send,
     T: Send,
 {
-    fn run(&mut self, conn: &Connection) -> bool {
+    fn run(&mut self, conn: &mut Connection) -> bool {
         let Some(work) = self.work.take() else {
             return false;
         };
@@ -87,7 +87,7 @@ impl Writer {
     /// Runs `work` in the shared write transaction; the result arrives after the commit.
     pub async fn write<T, F>(&self, work: F) -> StoreResult<T>
     where
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let (done, answer) = oneshot::channel();
@@ -106,7 +106,7 @@ impl Writer {
     }
 }
 
-fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
+fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_JOBS_PER_COMMIT);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -116,7 +116,7 @@ fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
                 Err(_) => break,
             }
         }
-        let outcome = run_batch(&conn, &mut batch);
+        let outcome = run_batch(&mut conn, &mut batch);
         for job in batch.drain(..) {
             job.finish(outcome.clone());
         }
@@ -133,7 +133,7 @@ fn exec(conn: &Connection, sql: &str) -> StoreResult<()> {
 }
 
 /// Runs every job of the batch in one transaction and commits it.
-fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> StoreResult<()> {
+fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> StoreResult<()> {
     exec(conn, "BEGIN IMMEDIATE")?;
     let result = (|| {
         for job in batch.iter_mut() {

@@ -1,0 +1,31 @@
+//! The state every handler reaches: the store and the settings.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use super::error::ApiError;
+use crate::config::Settings;
+use crate::store::flows::Flow;
+use crate::store::{SharedStore, StoreError, StoreResult};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: SharedStore,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// Runs a store call within the request deadline: 504 `EndPoint.0013` when it is exceeded.
+    pub async fn db<T>(&self, call: impl Future<Output = StoreResult<T>>) -> Result<T, ApiError> {
+        match tokio::time::timeout(self.settings.request_timeout, call).await {
+            Ok(result) => result.map_err(ApiError::from),
+            Err(_) => Err(ApiError::from(StoreError::Timeout)),
+        }
+    }
+
+    /// Runs a storage flow within the request deadline ([`AppState::db`]).
+    pub async fn run<F: Flow>(&self, flow: F) -> Result<F::Output, ApiError> {
+        self.db(self.store.run(flow)).await
+    }
+}

@@ -1,0 +1,274 @@
+//! Endpoints as their consumer manages them, and the same rows seen as connections by the
+//! service's owner (accept, reject, and the seed operation).
+
+use super::{Access, Flow};
+use crate::domain::{
+    address, ids::new_uuid, lifecycle, may_connect, seed, time, Connection, ConnectionAction,
+    DescriptionUpdate, Endpoint, EndpointId, NewEndpoint, ProjectId, QueryError, SeedError,
+    ServiceId, Tenant,
+};
+use crate::store::list::ListQuery;
+use crate::store::tx::{EndpointInsert, Lock, Tx};
+use crate::store::{ConnectionFilter, EndpointFilter, Page, PageRequest, StoreError, StoreResult};
+
+impl From<SeedError> for StoreError {
+    fn from(e: SeedError) -> Self {
+        match e {
+            SeedError::NotAConnection(id) => StoreError::NotAConnection(id.to_string()),
+            SeedError::Transition(t) => StoreError::Transition(t),
+        }
+    }
+}
+
+/// The address of a new endpoint in its VPC: the requested one when it is free (EndPoint.2042
+/// otherwise), else the next free one of the automatic range. Endpoints created at once in one
+/// VPC (through any node) pick their addresses one at a time.
+async fn address<T: Tx>(tx: &mut T, vpc_id: &str, requested: Option<u32>) -> StoreResult<u32> {
+    tx.serialize(&format!("vpcep-vpc:{vpc_id}")).await?;
+    if let Some(ip) = requested {
+        if tx.port_ip_taken(vpc_id, ip).await? {
+            return Err(StoreError::PortIpInUse);
+        }
+        return Ok(ip);
+    }
+    let highest = tx.highest_auto_ip(vpc_id).await?;
+    match address::after_highest(highest) {
+        Some(ip) => Ok(ip),
+        None => {
+            address::lowest_free(tx.auto_ips_in_use(vpc_id).await?).ok_or(StoreError::NoFreeAddress)
+        }
+    }
+}
+
+pub struct Create {
+    pub consumer: Tenant,
+    pub new: NewEndpoint,
+}
+
+impl Flow for Create {
+    type Output = Endpoint;
+    const ACCESS: Access = Access::Write;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<Endpoint> {
+        let (consumer, new) = (&self.consumer, &self.new);
+        let service = tx
+            .service(None, &new.endpoint_service_id, Lock::Share)
+            .await?
+            .ok_or(StoreError::ServiceMissing)?
+            .service;
+        let whitelist = tx.whitelist(&new.endpoint_service_id).await?;
+        if !may_connect(
+            &service,
+            consumer.domain_id.as_str(),
+            whitelist.iter().map(String::as_str),
+        ) {
+            return Err(StoreError::ConnectNotPermitted);
+        }
+        if !service.status.accepts_connections() {
+            return Err(StoreError::ServiceNotAvailable);
+        }
+        let port_ip = address(tx, &new.vpc_id, new.port_ip).await?;
+        let fault = tx.take_fault(&consumer.project_id).await?;
+        let start = lifecycle::endpoint_start(
+            service.approval_enabled,
+            fault.is_some(),
+            new.delay_ms,
+            time::now_ms(),
+        );
+        let id = EndpointId::stored(new_uuid());
+        tx.insert_endpoint(EndpointInsert {
+            id: id.as_str(),
+            consumer,
+            service_id: &service.id,
+            new,
+            port_ip,
+            start: &start,
+            error: fault.as_ref(),
+            now: time::now(),
+        })
+        .await?;
+        tx.endpoint(&consumer.project_id, &id)
+            .await?
+            .ok_or_else(|| StoreError::Internal("a created endpoint cannot be read back".into()))
+    }
+}
+
+pub struct Get {
+    pub project: ProjectId,
+    pub id: EndpointId,
+}
+
+impl Flow for Get {
+    type Output = Endpoint;
+    const ACCESS: Access = Access::Read;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<Endpoint> {
+        tx.endpoint(&self.project, &self.id)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+}
+
+pub struct List {
+    pub project: ProjectId,
+    pub filter: EndpointFilter,
+    pub page: PageRequest,
+}
+
+impl Flow for List {
+    type Output = Page<Endpoint>;
+    const ACCESS: Access = Access::Read;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<Self::Output> {
+        let f = &self.filter;
+        let query = ListQuery::new()
+            .eq("e.project_id", self.project.as_str())
+            .eq_opt("e.id", f.id.as_deref())
+            .eq_opt("e.vpc_id", f.vpc_id.as_deref())
+            .contains_opt("s.service_name", f.service_name.as_deref());
+        tx.list_endpoints(&query, self.page).await
+    }
+}
+
+/// Deletes at once (`delay_ms` 0) or marks the endpoint `deleting` until the delay passes.
+pub struct Delete {
+    pub project: ProjectId,
+    pub id: EndpointId,
+    pub delay_ms: i64,
+}
+
+impl Flow for Delete {
+    type Output = ();
+    const ACCESS: Access = Access::Write;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<()> {
+        tx.endpoint_status(&self.project, &self.id)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .check_delete()
+            .map_err(StoreError::Transition)?;
+        if self.delay_ms > 0 {
+            let due = time::now_ms().saturating_add(self.delay_ms);
+            tx.mark_endpoint_deleting(&self.id, due, time::now()).await
+        } else {
+            tx.delete_endpoint(&self.id).await
+        }
+    }
+}
+
+/// Fault injection: the endpoint (and its connection) becomes `failed` with `error`. The caller
+/// is the endpoint's project or the owner of its service.
+pub struct Fail {
+    pub project: ProjectId,
+    pub id: EndpointId,
+    pub error: QueryError,
+}
+
+impl Flow for Fail {
+    type Output = Endpoint;
+    const ACCESS: Access = Access::Write;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<Endpoint> {
+        let owner = tx
+            .endpoint_project_seen_by(&self.project, &self.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.set_endpoint_failed(&self.id, &self.error, time::now())
+            .await?;
+        tx.endpoint(&owner, &self.id)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+}
+
+/// 404 unless the service is the caller's.
+async fn require_service<T: Tx>(
+    tx: &mut T,
+    project: &ProjectId,
+    service: &ServiceId,
+) -> StoreResult<()> {
+    if tx.service_exists(project, service).await? {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+pub struct ListConnections {
+    pub project: ProjectId,
+    pub service: ServiceId,
+    pub filter: ConnectionFilter,
+    pub page: PageRequest,
+}
+
+impl Flow for ListConnections {
+    type Output = Page<Connection>;
+    const ACCESS: Access = Access::Read;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<Self::Output> {
+        require_service(tx, &self.project, &self.service).await?;
+        let f = &self.filter;
+        let mut query = ListQuery::new()
+            .eq("endpoint_service_id", self.service.as_str())
+            .eq_opt("id", f.id.as_deref());
+        if let Some(marker_id) = f.marker_id {
+            query = query.eq_int("marker_id", marker_id);
+        }
+        query = query.eq_opt("status", f.status.map(|s| s.as_str()));
+        if f.id.is_none() && f.marker_id.is_none() {
+            // The counters answer at once what counting the service's rows would take O(n) for.
+            query.known_total = Some(tx.connection_count(&self.service, f.status).await?);
+        }
+        tx.list_connections(&query, self.page).await
+    }
+}
+
+/// AcceptOrRejectEndpoint: 404 when the service is not the caller's, checked before 400
+/// EndPoint.2013 for an id that is not one of its connections; the same action twice is a no-op.
+pub struct AcceptOrReject {
+    pub project: ProjectId,
+    pub service: ServiceId,
+    pub endpoint: EndpointId,
+    pub action: ConnectionAction,
+}
+
+impl Flow for AcceptOrReject {
+    type Output = Connection;
+    const ACCESS: Access = Access::Write;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<Connection> {
+        let found = tx
+            .connection(&self.project, &self.service, &self.endpoint)
+            .await?;
+        let Some(mut conn) = found else {
+            require_service(tx, &self.project, &self.service).await?;
+            return Err(StoreError::NotAConnection(self.endpoint.to_string()));
+        };
+        let next = conn
+            .status
+            .apply(self.action)
+            .map_err(StoreError::Transition)?;
+        if next != conn.status {
+            let now = time::now();
+            tx.set_connection_status(&self.endpoint, next, now).await?;
+            conn.status = next;
+            conn.updated_at = now;
+        }
+        Ok(conn)
+    }
+}
+
+/// The seed operation, UpdateEndpointConnectionsDescription (docs/api.md §1): all or nothing;
+/// returns the named connections in list order. One primitive call, so PostgreSQL serves it with
+/// one statement in autocommit.
+pub struct UpdateDescriptions {
+    pub project: ProjectId,
+    pub service: ServiceId,
+    pub updates: Vec<DescriptionUpdate>,
+}
+
+impl Flow for UpdateDescriptions {
+    type Output = Vec<Connection>;
+    const ACCESS: Access = Access::Statement;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<Vec<Connection>> {
+        let now = time::now();
+        let found = tx
+            .find_and_update_descriptions(&self.project, &self.service, &self.updates, now)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(seed::apply(found, &self.updates, now)?.connections)
+    }
+}

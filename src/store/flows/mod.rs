@@ -1,0 +1,38 @@
+//! Every storage operation, written once: a flow is a value holding its inputs, whose `run`
+//! reads and writes through the primitives of [`Tx`] and decides with the rules of
+//! `crate::domain`. [`crate::store::Store::run`] runs it in one transaction of the backend in use;
+//! [`Flow::ACCESS`] says what kind.
+//!
+//! Adding an operation: a flow here, the primitives it needs in `store::tx` (one SQL string
+//! each in `store::sqlite` and `store::postgres`), and the handler that builds the flow.
+
+pub mod credentials;
+pub mod endpoints;
+pub mod lifecycle;
+pub mod permissions;
+pub mod services;
+
+use std::future::Future;
+
+use super::tx::Tx;
+use super::StoreResult;
+
+/// What kind of transaction a flow needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Reads only: SQLite's reader pool, a pooled PostgreSQL connection in autocommit.
+    Read,
+    /// Reads and writes, all or nothing: SQLite's writer (group commit), a PostgreSQL
+    /// transaction retried on serialization failures and deadlocks.
+    Write,
+    /// One statement that writes: like `Write` on SQLite; on PostgreSQL in autocommit, which
+    /// saves the BEGIN and COMMIT round trips. Only for flows that issue exactly one statement.
+    Statement,
+}
+
+/// One storage operation.
+pub trait Flow: Send + Sync + 'static {
+    type Output: Send + 'static;
+    const ACCESS: Access;
+    fn run<T: Tx>(&self, tx: &mut T) -> impl Future<Output = StoreResult<Self::Output>> + Send;
+}

@@ -1,0 +1,354 @@
+//! The primitives a backend offers the flows (`store::flows`): small reads and writes of one
+//! kind of row, each one SQL statement (or a few) and no decision. A flow is written once,
+//! generic over [`Tx`], and runs inside one transaction of whichever backend serves it.
+//!
+//! Every method returns a `Send` future, so flows are `Send` on PostgreSQL (where primitives do
+//! await the database) and trivially ready on SQLite (where they run on the thread that holds
+//! the connection; see `store::sqlite::ready`).
+
+use std::future::Future;
+
+use crate::domain::lifecycle::Start;
+use crate::domain::{
+    Connection, ConnectionStatus, Credential, DescriptionUpdate, Endpoint, EndpointId,
+    EndpointService, NewEndpoint, PermissionRecord, Port, ProjectId, QueryError, ServiceError,
+    ServiceId, ServiceStatus, Tenant,
+};
+use crate::store::list::ListQuery;
+use crate::store::{Page, PageRequest, ResetCounts, StoreResult};
+
+/// How a read locks the rows it returns until the transaction ends (PostgreSQL; SQLite's single
+/// writer makes every write transaction exclusive already, and ignores it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lock {
+    No,
+    /// `FOR SHARE`: the row may not change or go away meanwhile.
+    Share,
+    /// `FOR UPDATE`: this transaction will change the row.
+    Update,
+}
+
+/// A service row with its short name (the `name` the owner gave, without region and id).
+#[derive(Clone, Debug)]
+pub struct StoredService {
+    pub service: EndpointService,
+    pub name: Option<String>,
+}
+
+/// Everything a new endpoint row holds.
+#[derive(Clone, Copy, Debug)]
+pub struct EndpointInsert<'a> {
+    pub id: &'a str,
+    pub consumer: &'a Tenant,
+    pub service_id: &'a str,
+    pub new: &'a NewEndpoint,
+    pub port_ip: u32,
+    pub start: &'a Start<ConnectionStatus>,
+    pub error: Option<&'a QueryError>,
+    pub now: i64,
+}
+
+/// One transaction of a backend.
+pub trait Tx:
+    CredentialRows + ServiceRows + EndpointRows + ConnectionRows + PermissionRows + LifecycleRows
+{
+    /// Makes flows that name the same `key` run one at a time until this transaction ends
+    /// (PostgreSQL: a transaction-scoped advisory lock; SQLite: a no-op, its one writer already
+    /// runs write transactions one at a time).
+    fn serialize(&mut self, key: &str) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+pub trait CredentialRows: Send {
+    fn credential_by_token(
+        &mut self,
+        token_sha256: &str,
+    ) -> impl Future<Output = StoreResult<Option<Credential>>> + Send;
+    fn credential_by_access_key(
+        &mut self,
+        access_key: &str,
+    ) -> impl Future<Output = StoreResult<Option<Credential>>> + Send;
+    fn any_credential(&mut self) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The account of another credential of `project_id` whose account is not `domain_id`.
+    fn other_account_of_project(
+        &mut self,
+        project_id: &str,
+        domain_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+    /// Inserts the credential; false (and nothing written) when its access key exists.
+    fn insert_credential(
+        &mut self,
+        cred: &Credential,
+        token_sha256: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn list_credentials(&mut self) -> impl Future<Output = StoreResult<Vec<Credential>>> + Send;
+    fn delete_credential(
+        &mut self,
+        access_key: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+pub trait ServiceRows: Send {
+    /// The service `id`, in `project` when one is given (any tenant's otherwise).
+    fn service(
+        &mut self,
+        project: Option<&ProjectId>,
+        id: &ServiceId,
+        lock: Lock,
+    ) -> impl Future<Output = StoreResult<Option<StoredService>>> + Send;
+    fn service_by_full_name(
+        &mut self,
+        service_name: &str,
+    ) -> impl Future<Output = StoreResult<Option<EndpointService>>> + Send;
+    /// Whether `project` has the service `id`; takes a share lock on its row.
+    fn service_exists(
+        &mut self,
+        project: &ProjectId,
+        id: &ServiceId,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The id and ports of every service of `project` on the backend port `port_id`.
+    fn services_on_port(
+        &mut self,
+        project: &ProjectId,
+        port_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<(String, Vec<Port>)>>> + Send;
+    fn insert_service(
+        &mut self,
+        service: &EndpointService,
+        name: Option<&str>,
+        start: &Start<ServiceStatus>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Writes the changeable properties of `service` (and its short name).
+    fn update_service(
+        &mut self,
+        service: &EndpointService,
+        name: Option<&str>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn service_has_endpoints(
+        &mut self,
+        id: &ServiceId,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn mark_service_deleting(
+        &mut self,
+        id: &ServiceId,
+        due_ms: i64,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_service(&mut self, id: &ServiceId) -> impl Future<Output = StoreResult<()>> + Send;
+    fn set_service_failed(
+        &mut self,
+        id: &ServiceId,
+        error: &ServiceError,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A page of services with their `connection_count`; the conditions name columns of
+    /// `endpoint_services s`.
+    fn list_services(
+        &mut self,
+        query: &ListQuery,
+        page: PageRequest,
+    ) -> impl Future<Output = StoreResult<Page<EndpointService>>> + Send;
+}
+
+pub trait EndpointRows: Send {
+    fn endpoint(
+        &mut self,
+        project: &ProjectId,
+        id: &EndpointId,
+    ) -> impl Future<Output = StoreResult<Option<Endpoint>>> + Send;
+    /// The status of the endpoint `id` of `project`, row-locked for update.
+    fn endpoint_status(
+        &mut self,
+        project: &ProjectId,
+        id: &EndpointId,
+    ) -> impl Future<Output = StoreResult<Option<ConnectionStatus>>> + Send;
+    /// The project of the endpoint `id` when `project` is its own or its service's, row-locked
+    /// for update.
+    fn endpoint_project_seen_by(
+        &mut self,
+        project: &ProjectId,
+        id: &EndpointId,
+    ) -> impl Future<Output = StoreResult<Option<ProjectId>>> + Send;
+    fn port_ip_taken(
+        &mut self,
+        vpc_id: &str,
+        ip: u32,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The highest address of the automatic range in use in the VPC.
+    fn highest_auto_ip(
+        &mut self,
+        vpc_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<u32>>> + Send;
+    /// Every address of the automatic range in use in the VPC, ascending.
+    fn auto_ips_in_use(
+        &mut self,
+        vpc_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<u32>>> + Send;
+    fn insert_endpoint(
+        &mut self,
+        row: EndpointInsert<'_>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn mark_endpoint_deleting(
+        &mut self,
+        id: &EndpointId,
+        due_ms: i64,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_endpoint(&mut self, id: &EndpointId) -> impl Future<Output = StoreResult<()>> + Send;
+    fn set_endpoint_failed(
+        &mut self,
+        id: &EndpointId,
+        error: &QueryError,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A page of endpoints; the conditions name columns of `endpoints e` and of their service
+    /// `endpoint_services s`.
+    fn list_endpoints(
+        &mut self,
+        query: &ListQuery,
+        page: PageRequest,
+    ) -> impl Future<Output = StoreResult<Page<Endpoint>>> + Send;
+}
+
+pub trait ConnectionRows: Send {
+    /// The connection `id` of the service `service` of `project`, row-locked for update: one
+    /// indexed lookup that also proves the service is the caller's.
+    fn connection(
+        &mut self,
+        project: &ProjectId,
+        service: &ServiceId,
+        id: &EndpointId,
+    ) -> impl Future<Output = StoreResult<Option<Connection>>> + Send;
+    fn set_connection_status(
+        &mut self,
+        id: &EndpointId,
+        status: ConnectionStatus,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The service's connections (in `status`, or all), from the counters the schema keeps.
+    fn connection_count(
+        &mut self,
+        service: &ServiceId,
+        status: Option<ConnectionStatus>,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// A page of connections; the conditions name columns of `endpoints`.
+    fn list_connections(
+        &mut self,
+        query: &ListQuery,
+        page: PageRequest,
+    ) -> impl Future<Output = StoreResult<Page<Connection>>> + Send;
+    /// The connections of `service` named by `updates`, row-locked for update, as they are
+    /// (any order); `None` when `project` has no such service.
+    fn find_connections(
+        &mut self,
+        project: &ProjectId,
+        service: &ServiceId,
+        updates: &[DescriptionUpdate],
+    ) -> impl Future<Output = StoreResult<Option<Vec<Connection>>>> + Send;
+    fn set_descriptions(
+        &mut self,
+        changes: &[(&EndpointId, &str)],
+        now: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The seed's one step: [`ConnectionRows::find_connections`], then, only when
+    /// `domain::seed::allowed` says so, the changed descriptions written with `updated_at =
+    /// now`. Returns the connections as they were. A backend may do this in one statement
+    /// (PostgreSQL does, evaluating the same rule in SQL).
+    fn find_and_update_descriptions(
+        &mut self,
+        project: &ProjectId,
+        service: &ServiceId,
+        updates: &[DescriptionUpdate],
+        now: i64,
+    ) -> impl Future<Output = StoreResult<Option<Vec<Connection>>>> + Send {
+        async move {
+            let Some(found) = self.find_connections(project, service, updates).await? else {
+                return Ok(None);
+            };
+            if crate::domain::seed::allowed(&found, updates) {
+                let changes: Vec<(&EndpointId, &str)> = updates
+                    .iter()
+                    .filter(|u| {
+                        found.iter().any(|c| {
+                            c.id == u.id.as_str() && c.description != u.description.as_str()
+                        })
+                    })
+                    .map(|u| (&u.id, u.description.as_str()))
+                    .collect();
+                if !changes.is_empty() {
+                    self.set_descriptions(&changes, now).await?;
+                }
+            }
+            Ok(Some(found))
+        }
+    }
+}
+
+pub trait PermissionRows: Send {
+    /// The whitelist entries of a service, oldest first.
+    fn whitelist(
+        &mut self,
+        service: &ServiceId,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+    fn permission_by_entry(
+        &mut self,
+        service: &ServiceId,
+        entry: &str,
+    ) -> impl Future<Output = StoreResult<Option<PermissionRecord>>> + Send;
+    fn permission_by_id(
+        &mut self,
+        service: &ServiceId,
+        id: &str,
+    ) -> impl Future<Output = StoreResult<Option<PermissionRecord>>> + Send;
+    fn permission_count(
+        &mut self,
+        service: &ServiceId,
+    ) -> impl Future<Output = StoreResult<usize>> + Send;
+    fn insert_permission(
+        &mut self,
+        service: &ServiceId,
+        record: &PermissionRecord,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn set_permission_description(
+        &mut self,
+        id: &str,
+        description: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_permission_entry(
+        &mut self,
+        service: &ServiceId,
+        entry: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_permissions(&mut self, ids: &[&str]) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A page of whitelist records; the conditions name columns of
+    /// `endpoint_service_permissions`.
+    fn list_permissions(
+        &mut self,
+        query: &ListQuery,
+        page: PageRequest,
+    ) -> impl Future<Output = StoreResult<Page<PermissionRecord>>> + Send;
+}
+
+pub trait LifecycleRows: Send {
+    /// Takes one failure from the project's fault plan, if it has any left.
+    fn take_fault(
+        &mut self,
+        project: &ProjectId,
+    ) -> impl Future<Output = StoreResult<Option<QueryError>>> + Send;
+    /// Sets (or with `count` 0, removes) the project's fault plan.
+    fn plan_failures(
+        &mut self,
+        project: &ProjectId,
+        count: u32,
+        error: &QueryError,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Carries out every transition due at `now_ms`; each statement matches only rows still in
+    /// the transitional state, so a transition happens once whichever node runs it.
+    fn settle_due(
+        &mut self,
+        now_ms: i64,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// Removes every service, endpoint, whitelist record and fault plan.
+    fn reset_all(&mut self) -> impl Future<Output = StoreResult<ResetCounts>> + Send;
+}
