@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::{backend, str_of, Backend, TestApp};
+use crate::support::{backend, str_of, Backend, TestApp};
 
 /// These tests lock SQLite's database file; the PostgreSQL outage has its own tests.
 fn sqlite_only(test: &str) -> bool {

@@ -1,5 +1,8 @@
 //! Black-box tests of vpcep over real HTTP: every test starts its own server on a fresh SQLite
-//! database and a free port (see `helpers`). The contract is `docs/api.md`.
+//! database and a free port (see `support`). The contract is `docs/api.md`.
+
+#[path = "../support/mod.rs"]
+mod support;
 
 mod cli;
 mod connections;
@@ -7,7 +10,6 @@ mod durability;
 mod endpoints;
 mod faults;
 mod go_clients;
-mod helpers;
 mod hints;
 mod isolation;
 mod lifecycle;

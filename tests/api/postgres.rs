@@ -24,7 +24,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
-use crate::helpers::*;
+use crate::support::*;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 const LISTENING_PREFIX: &str = "vpcep listening on http://";

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// How long a refused start may take before the test calls it a hang. A refusal is immediate; a
 /// start that waits for PostgreSQL would take `--database-wait` (30 s by default) instead.
