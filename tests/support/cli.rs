@@ -1,7 +1,9 @@
-//! Running the `vpcep` binary: commands without the developer's `VPCEP_*` settings, and
-//! credentials made with `vpcep credentials create`.
+//! Running the `vpcep` binary: commands without the developer's `VPCEP_*` settings, credentials
+//! made with `vpcep credentials create`, and `serve` starts that must be refused.
 
+use std::io::Read;
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -85,4 +87,62 @@ pub fn create_credential(db_url: &str, extra: &[&str]) -> Credential {
         String::from_utf8_lossy(&out.stderr)
     );
     Credential::from_json(&single_json(&out.stdout))
+}
+
+/// How long a refused start may take before the test calls it a hang. A refusal is immediate; a
+/// start that waits for PostgreSQL would take `--database-wait` (30 s by default) instead.
+pub const HANG: Duration = Duration::from_secs(10);
+
+/// Runs `vpcep serve` on `url` until it exits: (exit success, stdout, last stderr line, time).
+pub fn serve_until_exit(url: &str) -> (bool, String, String, Duration) {
+    let started = Instant::now();
+    let mut child = vpcep_command()
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn `vpcep serve`");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > HANG {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`vpcep serve --database {url}` did not exit within {HANG:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let elapsed = started.elapsed();
+    let mut stdout = String::new();
+    let _ = child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut stdout);
+    let stderr = reader.join().expect("stderr reader");
+    let last = stderr.lines().last().unwrap_or_default().to_owned();
+    (status.success(), stdout, last, elapsed)
+}
+
+#[track_caller]
+pub fn assert_refused(url: &str, wants: &[&str]) {
+    let (ok, stdout, last, elapsed) = serve_until_exit(url);
+    assert!(!ok, "serve on {url} exited successfully");
+    assert!(
+        !stdout.contains("listening"),
+        "serve on {url} listened: {stdout:?}"
+    );
+    assert!(stdout.is_empty(), "serve on {url} printed {stdout:?}");
+    assert!(last.starts_with("vpcep: "), "{url}: {last:?}");
+    for want in wants {
+        assert!(last.contains(want), "{url}: {last:?} lacks {want:?}");
+    }
+    eprintln!("{url}: refused in {elapsed:?}: {last}");
 }

@@ -22,7 +22,8 @@ use super::raw::{request_head, RawConn};
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// A graceful stop finishes in-flight requests "bounded"; we allow that bound generously.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(20);
-const LISTENING_PREFIX: &str = "vpcep listening on http://";
+/// The line `serve` prints once it listens, followed by the address.
+pub const LISTENING_PREFIX: &str = "vpcep listening on http://";
 
 /// How to start `vpcep serve`; kept so that `restart` starts it the same way.
 #[derive(Debug, Clone, Default)]
@@ -32,6 +33,8 @@ pub struct ServeOptions {
     no_owner: bool,
     settings_via_env: bool,
     db_file: Option<String>,
+    /// The backend, when the test does not take the run's (`backend()`).
+    on: Option<Backend>,
     capture_log: bool,
     /// Where the server's stderr goes when `capture_log` is set (in the test's temp dir).
     log_file: Option<PathBuf>,
@@ -41,6 +44,18 @@ impl ServeOptions {
     /// An extra command-line argument for `serve`.
     pub fn arg(mut self, arg: &str) -> Self {
         self.args.push(arg.to_string());
+        self
+    }
+
+    /// Extra command-line arguments for `serve`.
+    pub fn args(self, args: &[&str]) -> Self {
+        args.iter().fold(self, |o, a| o.arg(a))
+    }
+
+    /// Runs on this backend whatever `VPCEP_TEST_BACKEND` says: for the binaries of one backend
+    /// (tests/sqlite.rs, tests/postgres.rs).
+    pub fn on(mut self, backend: Backend) -> Self {
+        self.on = Some(backend);
         self
     }
 
@@ -80,7 +95,7 @@ impl ServeOptions {
         if self.capture_log {
             self.log_file = Some(dir.path().join("serve.log"));
         }
-        let db = match (backend(), &self.db_file) {
+        let db = match (self.on.unwrap_or_else(backend), &self.db_file) {
             (Backend::Postgres, None) => TestDb::postgres(),
             _ => TestDb::sqlite(&dir, self.db_file.as_deref().unwrap_or("vpcep.db")),
         };
@@ -283,9 +298,7 @@ impl TestApp {
 
     /// A server started with extra `serve` arguments.
     pub fn with_args(args: &[&str]) -> TestApp {
-        args.iter()
-            .fold(ServeOptions::default(), |o, a| o.arg(a))
-            .spawn()
+        ServeOptions::default().args(args).spawn()
     }
 
     pub fn builder() -> ServeOptions {
