@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README and CI run it: formatting, lints, unit and property tests,
 # the black-box HTTP suite against real `vpcep` processes on SQLite and again on PostgreSQL, the
-# official Python SDK suite, and API fuzzing with schemathesis.
+# official Python SDK suite on both, and API fuzzing with schemathesis.
 #
 # The Rust test binaries: tests/api runs once per backend (VPCEP_TEST_BACKEND); tests/sqlite.rs
 # holds the SQLite-only tests and runs in the SQLite phase; tests/postgres.rs holds the
@@ -49,14 +49,20 @@ if [ "$use_postgres" = 1 ]; then
   echo "== cargo test --test api --test postgres (PostgreSQL at $pg)"
   VPCEP_TEST_BACKEND=postgres VPCEP_TEST_POSTGRES="$pg" cargo test --locked --test api --test postgres
 else
-  echo "== PostgreSQL suite SKIPPED (VPCEP_SKIP_POSTGRES=1): tests/postgres.rs and the api tests on" \
-    "PostgreSQL do not run"
+  echo "== PostgreSQL suite SKIPPED (VPCEP_SKIP_POSTGRES=1): tests/postgres.rs, the api tests and" \
+    "the SDK suite on PostgreSQL do not run"
 fi
 
-# The SDK suite runs last: its pytest summary is the run's closing line.
-for extra in scripts/schemathesis.sh scripts/sdk-tests.sh; do
-  if [ -f "$extra" ]; then
-    echo "== $extra"
-    bash "$extra"
-  fi
-done
+if [ -f scripts/schemathesis.sh ]; then
+  echo "== scripts/schemathesis.sh"
+  bash scripts/schemathesis.sh
+fi
+
+# The SDK suite runs last: its pytest summary (on PostgreSQL, or on SQLite when PostgreSQL is
+# skipped) is the run's closing line.
+echo "== scripts/sdk-tests.sh (SQLite)"
+VPCEP_SDK_BACKEND=sqlite bash scripts/sdk-tests.sh
+if [ "$use_postgres" = 1 ]; then
+  echo "== scripts/sdk-tests.sh (PostgreSQL at $pg)"
+  VPCEP_SDK_BACKEND=postgres VPCEP_TEST_POSTGRES="$pg" bash scripts/sdk-tests.sh
+fi
