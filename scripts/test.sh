@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README and CI run it: formatting, lints, unit and property tests,
 # the black-box HTTP suite against real `vpcep` processes on SQLite and again on PostgreSQL, the
-# official Python SDK suite, and API fuzzing with schemathesis.
+# official Python SDK suite on both, and API fuzzing with schemathesis.
+#
+# The Rust test binaries: tests/api runs once per backend (VPCEP_TEST_BACKEND); tests/sqlite.rs
+# holds the SQLite-only tests and runs in the SQLite phase; tests/postgres.rs holds the
+# PostgreSQL-only tests and runs in the PostgreSQL phase only (it fails without PostgreSQL).
 #
 # PostgreSQL: the suite creates and drops its own uniquely named databases on
 # VPCEP_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432). When no PostgreSQL answers
@@ -16,25 +20,49 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-echo "== cargo test (SQLite)"
-cargo test --workspace --locked --all-targets
+# Every target of the workspace (what --all-targets selects) but tests/postgres.rs, the
+# PostgreSQL-only suite, which runs in the PostgreSQL phase below.
+sqlite_tests=()
+for target in tests/*.rs tests/*/main.rs; do
+  [ -e "$target" ] || continue
+  name=$(basename "${target%/main.rs}" .rs)
+  if [ "$name" != postgres ]; then
+    sqlite_tests+=(--test "$name")
+  fi
+done
+echo "== cargo test (SQLite): unit tests and ${sqlite_tests[*]}"
+VPCEP_TEST_BACKEND=sqlite cargo test --workspace --locked --lib --bins --examples --benches \
+  "${sqlite_tests[@]}"
 
 pg="${VPCEP_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
 if [ "${VPCEP_SKIP_POSTGRES:-}" = "1" ]; then
-  echo "== PostgreSQL suite SKIPPED (VPCEP_SKIP_POSTGRES=1)"
+  use_postgres=0
 elif ! psql "$pg/postgres" -Atc 'SELECT 1' >/dev/null 2>&1; then
   echo "!! No PostgreSQL answers at $pg: the suite must also run on PostgreSQL." >&2
   echo "!! Start one there, point VPCEP_TEST_POSTGRES at one, or set VPCEP_SKIP_POSTGRES=1." >&2
   exit 1
 else
-  echo "== cargo test --test api (PostgreSQL at $pg)"
-  VPCEP_TEST_BACKEND=postgres VPCEP_TEST_POSTGRES="$pg" cargo test --locked --test api
+  use_postgres=1
 fi
 
-# The SDK suite runs last: its pytest summary is the run's closing line.
-for extra in scripts/schemathesis.sh scripts/sdk-tests.sh; do
-  if [ -f "$extra" ]; then
-    echo "== $extra"
-    bash "$extra"
-  fi
-done
+if [ "$use_postgres" = 1 ]; then
+  echo "== cargo test --test api --test postgres (PostgreSQL at $pg)"
+  VPCEP_TEST_BACKEND=postgres VPCEP_TEST_POSTGRES="$pg" cargo test --locked --test api --test postgres
+else
+  echo "== PostgreSQL suite SKIPPED (VPCEP_SKIP_POSTGRES=1): tests/postgres.rs, the api tests and" \
+    "the SDK suite on PostgreSQL do not run"
+fi
+
+if [ -f scripts/schemathesis.sh ]; then
+  echo "== scripts/schemathesis.sh"
+  bash scripts/schemathesis.sh
+fi
+
+# The SDK suite runs last: its pytest summary (on PostgreSQL, or on SQLite when PostgreSQL is
+# skipped) is the run's closing line.
+echo "== scripts/sdk-tests.sh (SQLite)"
+VPCEP_SDK_BACKEND=sqlite bash scripts/sdk-tests.sh
+if [ "$use_postgres" = 1 ]; then
+  echo "== scripts/sdk-tests.sh (PostgreSQL at $pg)"
+  VPCEP_SDK_BACKEND=postgres VPCEP_TEST_POSTGRES="$pg" bash scripts/sdk-tests.sh
+fi

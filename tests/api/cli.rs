@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::support::*;
 
 const CREDENTIAL_KEYS: &[&str] = &[
     "name",

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// The connections of a service as the owner lists them, sorted by id.
 async fn connections(app: &TestApp, sid: &str) -> Vec<Value> {

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// Keys every endpoint body carries (the reference's endpoint object); the rest are conditional.
 const CORE_KEYS: &[&str] = &[

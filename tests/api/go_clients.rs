@@ -9,8 +9,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
-use crate::helpers::*;
 use crate::signer::{Algo, Client, Key, Req, Signed};
+use crate::support::*;
 
 fn key(who: &Credential, algo: Algo) -> Key {
     Key {

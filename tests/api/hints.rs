@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::*;
 use crate::signer::{Key, Req};
+use crate::support::*;
 
 /// Waits (bounded) until the server's log holds `needle`, and returns the log.
 async fn log_with(app: &TestApp, needle: &str) -> String {

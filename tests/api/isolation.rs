@@ -12,11 +12,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use crate::helpers::*;
 use crate::permissions::{
     add_or_remove, batch_create_pairs, batch_delete_ids, describe_permission, domain_entry,
     error_problem, list_permissions,
 };
+use crate::support::*;
 
 const OWNER: usize = 0;
 const SIBLING: usize = 1;

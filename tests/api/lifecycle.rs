@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{endpoint_body, str_of, vpcep, Caller, TestApp};
+use crate::support::{endpoint_body, str_of, vpcep, Caller, TestApp};
 
 const DELAY: &str = "1200ms";
 
@@ -41,7 +41,7 @@ async fn poll_status(api: &Caller, path: &str, want: &str) -> Vec<String> {
 async fn a_polling_client_sees_creating_then_the_settled_states_and_deleting_then_gone() {
     let app = TestApp::with_args(&["--transition-delay", DELAY]);
     let r = app
-        .create_service(&crate::helpers::service_body(false))
+        .create_service(&crate::support::service_body(false))
         .await;
     assert_eq!(r.ok()["status"], "creating");
     let sid = str_of(&r.body["id"]);
@@ -70,7 +70,7 @@ async fn a_polling_client_sees_creating_then_the_settled_states_and_deleting_the
 async fn approval_decides_where_a_creating_connection_settles() {
     let app = TestApp::with_args(&["--transition-delay", "300ms"]);
     let sid = str_of(
-        &app.create_service(&crate::helpers::service_body(true))
+        &app.create_service(&crate::support::service_body(true))
             .await
             .ok()["id"],
     );
@@ -84,7 +84,7 @@ async fn approval_decides_where_a_creating_connection_settles() {
 async fn transitional_states_refuse_what_the_reference_forbids() {
     let app = TestApp::with_args(&["--transition-delay", "3s"]);
     let sid = str_of(
-        &app.create_service(&crate::helpers::service_body(false))
+        &app.create_service(&crate::support::service_body(false))
             .await
             .ok()["id"],
     );
@@ -132,7 +132,7 @@ async fn transitional_states_refuse_what_the_reference_forbids() {
 async fn a_connection_that_refuses_the_change_leaves_the_others_of_the_request_unchanged() {
     let app = TestApp::with_args(&["--transition-delay", DELAY]);
     let sid = str_of(
-        &app.create_service(&crate::helpers::service_body(false))
+        &app.create_service(&crate::support::service_body(false))
             .await
             .ok()["id"],
     );
@@ -154,7 +154,7 @@ async fn a_connection_that_refuses_the_change_leaves_the_others_of_the_request_u
 async fn pending_transitions_complete_after_a_restart() {
     let mut app = TestApp::with_args(&["--transition-delay", "1500ms"]);
     let r = app
-        .create_service(&crate::helpers::service_body(false))
+        .create_service(&crate::support::service_body(false))
         .await;
     let sid = str_of(&r.ok()["id"]);
     assert_eq!(r.body["status"], "creating");
@@ -261,7 +261,7 @@ async fn injected_service_failure_and_failing_creations() {
     let first = app.new_endpoint(&good).await;
     assert_eq!(first["status"], "failed");
     let second = app
-        .create_service(&crate::helpers::service_body(false))
+        .create_service(&crate::support::service_body(false))
         .await;
     assert_eq!(second.ok()["status"], "failed");
     let sid2 = str_of(&second.body["id"]);
@@ -278,7 +278,7 @@ async fn injected_service_failure_and_failing_creations() {
 }
 
 /// The HTTP form of fault injection, under `/_vpcep/`, with the caller's own credential.
-async fn inject_http(api: &Caller, token: &str, path: &str, body: Value) -> crate::helpers::Resp {
+async fn inject_http(api: &Caller, token: &str, path: &str, body: Value) -> crate::support::Resp {
     let url = api.project_url("").replacen("/v1/", "/_vpcep/v1/", 1) + path;
     let r = reqwest::Client::new()
         .post(url)
@@ -287,7 +287,7 @@ async fn inject_http(api: &Caller, token: &str, path: &str, body: Value) -> crat
         .send()
         .await
         .expect("send");
-    crate::helpers::Resp::from_reqwest(r).await
+    crate::support::Resp::from_reqwest(r).await
 }
 
 #[tokio::test]
@@ -346,7 +346,7 @@ async fn fault_injection_over_http_needs_the_resources_project() {
     .await;
     assert_eq!(r.ok()["count"], 1);
     assert_eq!(
-        app.create_service(&crate::helpers::service_body(false))
+        app.create_service(&crate::support::service_body(false))
             .await
             .ok()["status"],
         "failed"

@@ -1,19 +1,22 @@
-//! Black-box tests of vpcep over real HTTP: every test starts its own server on a fresh SQLite
-//! database and a free port (see `helpers`). The contract is `docs/api.md`.
+//! Black-box tests of vpcep over real HTTP that hold on both backends: every test starts its own
+//! server on a fresh database and a free port (see `support`). scripts/test.sh runs this binary
+//! twice: on SQLite, then with `VPCEP_TEST_BACKEND=postgres` on PostgreSQL. The tests of one
+//! backend only are the binaries tests/sqlite.rs and tests/postgres.rs. The contract is
+//! `docs/api.md`.
+
+#[path = "../support/mod.rs"]
+mod support;
 
 mod cli;
 mod connections;
 mod durability;
 mod endpoints;
-mod faults;
 mod go_clients;
-mod helpers;
 mod hints;
 mod isolation;
 mod lifecycle;
 mod openapi;
 mod permissions;
-mod postgres;
 mod reset;
 mod seed;
 mod services;

@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use vpcep::api::routes::{Operation, ROUTES};
 
-use crate::helpers::*;
+use crate::support::*;
 
 const HTTP_METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",

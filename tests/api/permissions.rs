@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// The keys of a whitelist record, in batch responses (EpsPermission) and in the list.
 pub(crate) const RECORD_KEYS: &[&str] = &[

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::support::*;
 
 async fn post_reset(app: &TestApp, token: Option<&str>) -> Resp {
     app.plain(Method::POST, "/_vpcep/reset", token).await

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::support::*;
 
 const CONNECTION_KEYS: &[&str] = &[
     "id",

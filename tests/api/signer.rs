@@ -23,7 +23,7 @@ use sm3::Sm3;
 use time::macros::format_description;
 use time::OffsetDateTime;
 
-use crate::helpers::{Credential, RawResponse, Resp, TestApp};
+use crate::support::{Credential, RawResponse, Resp, TestApp};
 
 /// The User-Agent the SDK sends, with our own suffix (docs/signing.md §10).
 pub const USER_AGENT: &str = "huaweicloud-usdk-python/3.0; vpcep-tests";

@@ -6,8 +6,8 @@
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
-use crate::helpers::*;
 use crate::signer::{sdk_date, Key, Req, Signed};
+use crate::support::*;
 
 const SEED_CONTENT_TYPE: &str = "application/json;charset=utf-8";
 

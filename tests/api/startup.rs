@@ -1,70 +1,9 @@
 //! Start-up that fails fast and says why: database URLs that cannot work end `vpcep serve` at
-//! once, non-zero, with the reason of SQLite, the operating system or PostgreSQL and a hint,
-//! before anything listens; only a PostgreSQL that cannot be reached (yet) is waited for.
+//! once, non-zero, with the reason of SQLite or the operating system and a hint, before anything
+//! listens. PostgreSQL's refusals, and the wait for a PostgreSQL that cannot be reached (yet),
+//! are in tests/postgres.rs.
 
-use std::io::Read;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-use crate::helpers::*;
-
-/// How long a refused start may take before the test calls it a hang. A refusal is immediate; a
-/// start that waits for PostgreSQL would take `--database-wait` (30 s by default) instead.
-const HANG: Duration = Duration::from_secs(10);
-
-/// Runs `vpcep serve` on `url` until it exits: (exit success, stdout, last stderr line, time).
-fn serve_until_exit(url: &str) -> (bool, String, String, Duration) {
-    let started = Instant::now();
-    let mut child = vpcep_command()
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn `vpcep serve`");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > HANG {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("`vpcep serve --database {url}` did not exit within {HANG:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let elapsed = started.elapsed();
-    let mut stdout = String::new();
-    let _ = child
-        .stdout
-        .take()
-        .expect("stdout")
-        .read_to_string(&mut stdout);
-    let stderr = reader.join().expect("stderr reader");
-    let last = stderr.lines().last().unwrap_or_default().to_owned();
-    (status.success(), stdout, last, elapsed)
-}
-
-#[track_caller]
-fn assert_refused(url: &str, wants: &[&str]) {
-    let (ok, stdout, last, elapsed) = serve_until_exit(url);
-    assert!(!ok, "serve on {url} exited successfully");
-    assert!(
-        !stdout.contains("listening"),
-        "serve on {url} listened: {stdout:?}"
-    );
-    assert!(stdout.is_empty(), "serve on {url} printed {stdout:?}");
-    assert!(last.starts_with("vpcep: "), "{url}: {last:?}");
-    for want in wants {
-        assert!(last.contains(want), "{url}: {last:?} lacks {want:?}");
-    }
-    eprintln!("{url}: refused in {elapsed:?}: {last}");
-}
+use crate::support::*;
 
 #[test]
 fn in_memory_and_empty_sqlite_urls_are_refused_before_anything_listens() {
@@ -131,48 +70,4 @@ fn an_unknown_url_scheme_is_refused() {
         "mysql://root@127.0.0.1/vpcep",
         &["unsupported database URL", "sqlite://", "postgres://"],
     );
-}
-
-/// The PostgreSQL cases need a server that answers; they run in the PostgreSQL pass of the suite.
-fn postgres_answers() -> Option<String> {
-    if backend() != Backend::Postgres {
-        eprintln!("\n*** SKIPPED startup::postgres: run with VPCEP_TEST_BACKEND=postgres ***\n");
-        return None;
-    }
-    Some(postgres_base())
-}
-
-#[test]
-fn postgres_refusals_end_the_start_at_once_with_postgres_own_reason() {
-    let Some(base) = postgres_answers() else {
-        return;
-    };
-    let missing = format!("vpcep_missing_{}", uuid().replace('-', ""));
-    assert_refused(
-        &format!("{base}/{missing}"),
-        &[
-            &format!("database \"{missing}\" does not exist"),
-            "SQLSTATE 3D000",
-            "createdb",
-            &missing,
-        ],
-    );
-    let (host_part, _) = base
-        .strip_prefix("postgres://")
-        .and_then(|rest| rest.split_once('@'))
-        .map(|(_, host)| (host.to_owned(), ()))
-        .expect("VPCEP_TEST_POSTGRES is postgres://USER@HOST:PORT");
-    assert_refused(
-        &format!("postgres://vpcep_no_such_role@{host_part}/postgres"),
-        &[
-            "role \"vpcep_no_such_role\" does not exist",
-            "SQLSTATE 28000",
-            "pg_hba.conf",
-        ],
-    );
-    assert_refused(
-        &format!("{base}/postgres?sslmode=require"),
-        &["TLS", "sslmode=disable"],
-    );
-    assert_refused("postgres://user@[not-a-host", &["invalid PostgreSQL URL"]);
 }

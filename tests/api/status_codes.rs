@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::support::*;
 
 const SHORT: Duration = Duration::from_secs(5);
 

@@ -1,5 +1,10 @@
-"""The harness of the official-SDK tests: real `vpcep serve` processes on fresh SQLite files, and
+"""The harness of the official-SDK tests: real `vpcep serve` processes on fresh databases, and
 `VpcepClient`s of the Huawei Cloud Python SDK pointed at them.
+
+Each server gets a SQLite file of its own, or, with `VPCEP_SDK_BACKEND=postgres`, a uniquely named
+PostgreSQL database on `VPCEP_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432`),
+created (with `psql`) before the server starts and dropped after it stops, as the Rust harness's
+`TestDb` does.
 
 The server is driven only through its documented interface (docs/api.md §4): `vpcep credentials
 create|delete`, `vpcep serve --listen 127.0.0.1:0`, the listening line on stdout, SIGTERM. Clients
@@ -260,13 +265,77 @@ def build_client(
 
 
 # -------------------------------------------------------------------------------------------------
+# The database of a server
+# -------------------------------------------------------------------------------------------------
+
+DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432"
+BACKENDS = ("sqlite", "postgres")
+
+
+def sdk_backend() -> str:
+    """`VPCEP_SDK_BACKEND`: `sqlite` (the default) or `postgres`."""
+    backend = os.environ.get("VPCEP_SDK_BACKEND") or "sqlite"
+    if backend not in BACKENDS:
+        pytest.fail(f"VPCEP_SDK_BACKEND={backend!r}: expected one of {BACKENDS}", pytrace=False)
+    return backend
+
+
+def postgres_base() -> str:
+    """The PostgreSQL server of the suite, without a database name."""
+    return (os.environ.get("VPCEP_TEST_POSTGRES") or DEFAULT_POSTGRES).rstrip("/")
+
+
+def postgres_admin(sql: str) -> None:
+    """Runs administrative SQL on the PostgreSQL server's `postgres` database with `psql`."""
+    url = f"{postgres_base()}/postgres"
+    try:
+        out = subprocess.run(
+            ["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PGCONNECT_TIMEOUT": "10"},
+            timeout=60,
+        )
+    except FileNotFoundError:
+        pytest.fail("VPCEP_SDK_BACKEND=postgres needs `psql` on the PATH", pytrace=False)
+    if out.returncode != 0:
+        pytest.fail(
+            f"psql on {url} failed for {sql!r}: {out.stderr.strip()}; the PostgreSQL run needs "
+            f"the server of VPCEP_TEST_POSTGRES (default {DEFAULT_POSTGRES})",
+            pytrace=False,
+        )
+
+
+class Database:
+    """A server's database: a SQLite file in `folder`, or a PostgreSQL database of its own that
+    `drop` removes (only ever the one this object created)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.postgres_name: str | None = None
+        if sdk_backend() == "postgres":
+            name = f"vpcep_sdk_{uuid.uuid4().hex}"
+            postgres_admin(f"CREATE DATABASE {name}")
+            self.postgres_name = name
+            self.url = f"{postgres_base()}/{name}"
+        else:
+            self.url = f"sqlite://{folder / 'vpcep.db'}"
+
+    def drop(self) -> None:
+        name, self.postgres_name = self.postgres_name, None
+        if name is not None:
+            postgres_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+# -------------------------------------------------------------------------------------------------
 # The server process
 # -------------------------------------------------------------------------------------------------
 
 
 class Server:
-    """One `vpcep serve` on a fresh SQLite file in a temp folder, on a port the OS picks, with
-    an `owner` credential created before the start."""
+    """One `vpcep serve` on a fresh database (`Database`: a SQLite file in a temp folder, or a
+    PostgreSQL database of its own), on a port the OS picks, with an `owner` credential created
+    before the start."""
 
     def __init__(self, extra_args: Iterable[str] = ()) -> None:
         binary = vpcep_bin()
@@ -276,29 +345,36 @@ class Server:
                 pytrace=False,
             )
         self._dir = tempfile.TemporaryDirectory(prefix="vpcep-sdk-")
-        self.db_url = f"sqlite://{Path(self._dir.name) / 'vpcep.db'}"
-        self.owner = self.credential("owner")
         self._clients: list[Sdk] = []
-        self._lines: queue.Queue[str | None] = queue.Queue()
         self._stderr = open(Path(self._dir.name) / "serve.stderr", "wb")
-        self.process = subprocess.Popen(
-            [
-                str(binary),
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--database",
-                self.db_url,
-                *extra_args,
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            env=_clean_env(),
-            text=True,
-        )
-        threading.Thread(target=self._drain, daemon=True).start()
-        self.base_url = self._await_listening()
+        self.process: subprocess.Popen | None = None
+        self.db: Database | None = None
+        try:
+            self.db = Database(Path(self._dir.name))
+            self.db_url = self.db.url
+            self.owner = self.credential("owner")
+            self._lines: queue.Queue[str | None] = queue.Queue()
+            self.process = subprocess.Popen(
+                [
+                    str(binary),
+                    "serve",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--database",
+                    self.db_url,
+                    *extra_args,
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                env=_clean_env(),
+                text=True,
+            )
+            threading.Thread(target=self._drain, daemon=True).start()
+            self.base_url = self._await_listening()
+        except BaseException:
+            self.stop(check=False)
+            raise
 
     def _drain(self) -> None:
         assert self.process.stdout is not None
@@ -311,8 +387,7 @@ class Server:
         seen = []
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self.stop(check=False)
+            if remaining <= 0:  # __init__ stops the process and drops the database
                 pytest.fail(f"vpcep serve did not print its address within {STARTUP_TIMEOUT}s: {seen}")
             try:
                 line = self._lines.get(timeout=remaining)
@@ -321,7 +396,6 @@ class Server:
             if line is None:
                 code = self.process.wait()
                 stderr = self.stderr()
-                self.stop(check=False)
                 pytest.fail(f"vpcep serve exited ({code}) before listening: {seen}\n{stderr}",
                             pytrace=False)
             seen.append(line)
@@ -357,6 +431,8 @@ class Server:
 
     def terminate(self) -> int | None:
         """SIGTERM, then the exit status (None when it had to be killed after SHUTDOWN_TIMEOUT)."""
+        if self.process is None:
+            return None
         if self.process.poll() is not None:
             return self.process.returncode
         self.process.send_signal(signal.SIGTERM)
@@ -368,10 +444,12 @@ class Server:
             return None
 
     def stop(self, check: bool = True) -> None:
-        for sdk in getattr(self, "_clients", ()):
+        """Stops the server (SIGTERM; with `check`, it must still be running and exit 0), then
+        removes its database and temp folder. Safe to call more than once."""
+        for sdk in self._clients:
             sdk.client.close()  # the pooled keep-alive connections
         try:
-            died = self.process.poll()
+            died = self.process.poll() if self.process is not None else None
             if died is not None and check:
                 pytest.fail(f"vpcep serve ended during the test with exit status {died} "
                             f"(negative: killed by that signal); its stderr ends with:\n"
@@ -381,8 +459,15 @@ class Server:
                 pytest.fail(f"vpcep serve did not exit 0 on SIGTERM: {code}; its stderr ends with:\n"
                             f"{self.stderr()}", pytrace=False)
         finally:
+            if self.process is not None and self.process.poll() is None:
+                self.process.kill()  # terminate() was interrupted
+                self.process.wait()
             self._stderr.close()
-            self._dir.cleanup()
+            try:
+                if self.db is not None:
+                    self.db.drop()
+            finally:
+                self._dir.cleanup()
 
 
 # -------------------------------------------------------------------------------------------------

@@ -1,42 +1,27 @@
-//! The database misbehaving: a writer lock held by another process makes the server answer 504
-//! within its request deadline, or 503 with `Retry-After` once SQLite gives up waiting; and a
-//! graceful stop finishes a request that is in flight.
+//! The tests that hold on SQLite only: the database misbehaving, by a writer lock held by another
+//! process, makes the server answer 504 within its request deadline, or 503 with `Retry-After`
+//! once SQLite gives up waiting; and a graceful stop finishes a request that is in flight. (The
+//! PostgreSQL outage has its own tests, in tests/postgres.rs.)
+//!
+//! Every server here runs on a SQLite file, whatever `VPCEP_TEST_BACKEND` says; scripts/test.sh
+//! runs this binary once, in its SQLite phase.
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::{backend, str_of, Backend, TestApp};
+mod support;
 
-/// These tests lock SQLite's database file; the PostgreSQL outage has its own tests.
-fn sqlite_only(test: &str) -> bool {
-    if backend() == Backend::Sqlite {
-        return true;
-    }
-    eprintln!("{test}: SQLite only, not run on {:?}", backend());
-    false
-}
-
-/// Takes SQLite's write lock on the server's database from this (test) process.
-fn hold_write_lock(app: &TestApp) -> rusqlite::Connection {
-    let path = app
-        .db_url
-        .strip_prefix("sqlite://")
-        .expect("a sqlite:// URL");
-    let conn = rusqlite::Connection::open(path).expect("open the database file");
-    conn.execute_batch("BEGIN IMMEDIATE")
-        .expect("take the write lock");
-    conn
-}
+use support::{hold_sqlite_write_lock, str_of, Backend, TestApp};
 
 #[tokio::test]
 async fn a_database_past_the_request_deadline_gives_504_and_changes_nothing() {
-    if !sqlite_only("a_database_past_the_request_deadline_gives_504_and_changes_nothing") {
-        return;
-    }
-    let app = TestApp::with_args(&["--request-timeout", "1s"]);
+    let app = TestApp::builder()
+        .on(Backend::Sqlite)
+        .args(&["--request-timeout", "1s"])
+        .spawn();
     let (sid, ids) = app.service_with_connections(1).await;
-    let lock = hold_write_lock(&app);
+    let lock = hold_sqlite_write_lock(&app.db_url);
 
     let started = Instant::now();
     let r = app.set_descriptions(&sid, &[(&ids[0], "late")]).await;
@@ -59,12 +44,9 @@ async fn a_database_past_the_request_deadline_gives_504_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_database_that_stays_locked_gives_503_with_retry_after_and_health_says_so() {
-    if !sqlite_only("a_database_that_stays_locked_gives_503_with_retry_after_and_health_says_so") {
-        return;
-    }
-    let app = TestApp::spawn();
+    let app = TestApp::builder().on(Backend::Sqlite).spawn();
     let (sid, ids) = app.service_with_connections(1).await;
-    let lock = hold_write_lock(&app);
+    let lock = hold_sqlite_write_lock(&app.db_url);
 
     // The seed request goes first; /health joins the writer's queue behind it.
     let api = (*app).clone();
@@ -96,12 +78,9 @@ async fn a_database_that_stays_locked_gives_503_with_retry_after_and_health_says
 
 #[tokio::test]
 async fn sigterm_lets_the_request_in_flight_finish_and_exits_0() {
-    if !sqlite_only("sigterm_lets_the_request_in_flight_finish_and_exits_0") {
-        return;
-    }
-    let mut app = TestApp::spawn();
+    let mut app = TestApp::builder().on(Backend::Sqlite).spawn();
     let (sid, ids) = app.service_with_connections(1).await;
-    let lock = hold_write_lock(&app);
+    let lock = hold_sqlite_write_lock(&app.db_url);
 
     let url = app.project_url(&format!(
         "/vpc-endpoint-services/{sid}/connections/description"

@@ -1,328 +1,33 @@
-//! PostgreSQL-specific rules: both migration trees end with the same schema; several `vpcep
-//! serve` nodes share one database (marker ids from a sequence, serialized writes, one first
-//! credential); a node rides out a PostgreSQL outage (503 with `Retry-After`, recovery without a
-//! restart, no acknowledged write lost) and waits for a database that is still coming up.
+//! The tests that hold on PostgreSQL only: both migration trees end with the same schema;
+//! several `vpcep serve` nodes share one database (marker ids from a sequence, serialized writes,
+//! one first credential); a node rides out a PostgreSQL outage (503 with `Retry-After`, recovery
+//! without a restart, no acknowledged write lost) and waits for a database that is still coming
+//! up; what PostgreSQL refuses ends `vpcep serve` at once, with PostgreSQL's own reason.
 //!
 //! The multi-node tests run a second `vpcep serve` on the database of a `TestApp`. The outage
 //! tests start a throwaway PostgreSQL cluster of their own (`initdb` + `pg_ctl`), because the
-//! shared server must never be stopped.
+//! shared server must never be stopped. The harness is `support` (`nodes`, `cluster`, `db`).
 //!
-//! Everything but the migration-parity test needs `VPCEP_TEST_BACKEND=postgres`; the parity test
-//! runs whenever PostgreSQL answers. The throughput figures come from an ignored test:
-//! `VPCEP_TEST_BACKEND=postgres cargo test --test api postgres::seed_update_throughput -- --ignored --nocapture`.
+//! Every test here runs on PostgreSQL, whatever `VPCEP_TEST_BACKEND` says: the shared server at
+//! `VPCEP_TEST_POSTGRES` (default postgres://postgres@127.0.0.1:5432). Without one the tests fail,
+//! saying so; scripts/test.sh runs this binary only in its PostgreSQL phase. The throughput
+//! figures come from an ignored test:
+//! `cargo test --test postgres seed_update_throughput -- --ignored --nocapture`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read};
-use std::net::{Ipv4Addr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::io::Read;
+use std::net::Ipv4Addr;
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use tempfile::TempDir;
 
-use crate::helpers::*;
+mod support;
 
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
-const LISTENING_PREFIX: &str = "vpcep listening on http://";
-
-/// Multi-node and outage tests need PostgreSQL; say so loudly when they are skipped.
-fn postgres_only(test: &str) -> bool {
-    if backend() == Backend::Postgres {
-        return true;
-    }
-    eprintln!(
-        "\n*** SKIPPED postgres::{test}: it needs PostgreSQL; run with VPCEP_TEST_BACKEND=postgres ***\n"
-    );
-    false
-}
-
-// ---------------------------------------------------------------------------------------------
-// A node: one more `vpcep serve` process, on any database URL
-// ---------------------------------------------------------------------------------------------
-
-/// A `vpcep serve` process that has been spawned but may not be listening yet.
-struct Starting {
-    child: Option<Child>,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Starting {
-    fn spawn(db_url: &str, extra: &[&str]) -> Starting {
-        let mut cmd = vpcep_command();
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", db_url])
-            .args(extra)
-            .stdout(Stdio::piped());
-        if std::env::var_os("TEST_LOG").is_some() {
-            cmd.stderr(Stdio::inherit());
-        } else {
-            cmd.stderr(Stdio::null());
-        }
-        let mut child = cmd.spawn().expect("spawn `vpcep serve`");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = mpsc::channel();
-        // Drain stdout for the life of the process so the pipe never fills up.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        Starting {
-            child: Some(child),
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    fn child(&mut self) -> &mut Child {
-        self.child.as_mut().expect("the child is still owned")
-    }
-
-    /// Whether the process has printed its listening line so far (without waiting).
-    fn listening_yet(&mut self) -> bool {
-        while let Ok(line) = self.lines.try_recv() {
-            self.seen.push(line);
-        }
-        self.seen.iter().any(|l| l.starts_with(LISTENING_PREFIX))
-    }
-
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child().try_wait().expect("wait for vpcep")
-    }
-
-    /// Waits for the listening line; the lines printed before it are the node's startup lines.
-    fn ready(mut self, timeout: Duration) -> Node {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(pos) = self
-                .seen
-                .iter()
-                .position(|l| l.starts_with(LISTENING_PREFIX))
-            {
-                let addr = self.seen[pos][LISTENING_PREFIX.len()..].to_string();
-                let startup_lines = self.seen[..pos].to_vec();
-                return Node {
-                    child: self.child.take().unwrap(),
-                    base: format!("http://{addr}"),
-                    startup_lines,
-                };
-            }
-            match self
-                .lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(line) => self.seen.push(line),
-                Err(e) => panic!(
-                    "`vpcep serve` printed no listening line within {timeout:?} ({e}); exit status \
-                     {:?}; stdout {:?} (set TEST_LOG=1 to see its stderr)",
-                    self.exited(),
-                    self.seen
-                ),
-            }
-        }
-    }
-}
-
-impl Drop for Starting {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// A listening `vpcep serve` process, killed when dropped.
-struct Node {
-    child: Child,
-    base: String,
-    startup_lines: Vec<String>,
-}
-
-impl Node {
-    fn start(db_url: &str, extra: &[&str]) -> Node {
-        Starting::spawn(db_url, extra).ready(READY_TIMEOUT)
-    }
-
-    fn assert_running(&mut self) {
-        let status = self.child.try_wait().expect("wait for vpcep");
-        assert!(status.is_none(), "the node exited: {status:?}");
-    }
-
-    /// The credential a first start on an empty database printed, if any.
-    fn printed_credentials(&self) -> Vec<Credential> {
-        self.startup_lines
-            .iter()
-            .map(|line| {
-                let v: Value = serde_json::from_str(line).unwrap_or_else(|e| {
-                    panic!("a stdout line before the listening line is not JSON ({e}): {line:?}")
-                });
-                Credential::from_json(&v)
-            })
-            .collect()
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The typed API against any node
-// ---------------------------------------------------------------------------------------------
-
-/// The few operations these tests need, against one node as one credential.
-#[derive(Clone)]
-struct Api {
-    client: reqwest::Client,
-    base: String,
-    token: String,
-    project: String,
-}
-
-impl Api {
-    fn new(base: &str, who: &Credential) -> Api {
-        Api {
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("build the HTTP client"),
-            base: base.to_string(),
-            token: who.token.clone(),
-            project: who.project_id.clone(),
-        }
-    }
-
-    async fn call(&self, method: Method, rest: &str, body: Option<&Value>) -> Resp {
-        let url = format!("{}/v1/{}{rest}", self.base, self.project);
-        let mut rb = self
-            .client
-            .request(method, url)
-            .header("X-Auth-Token", &self.token);
-        if let Some(body) = body {
-            rb = rb.json(body);
-        }
-        Resp::from_reqwest(rb.send().await.expect("send the request")).await
-    }
-
-    async fn health(&self) -> Resp {
-        let r = self.client.get(format!("{}/health", self.base)).send();
-        Resp::from_reqwest(r.await.expect("send GET /health")).await
-    }
-
-    async fn new_service(&self, approval_enabled: bool) -> String {
-        let r = self
-            .call(
-                Method::POST,
-                "/vpc-endpoint-services",
-                Some(&service_body(approval_enabled)),
-            )
-            .await;
-        str_of(&r.ok()["id"])
-    }
-
-    async fn create_endpoint(&self, body: &Value) -> Resp {
-        self.call(Method::POST, "/vpc-endpoints", Some(body)).await
-    }
-
-    async fn new_endpoint(&self, service_id: &str) -> String {
-        let r = self.create_endpoint(&endpoint_body(service_id)).await;
-        str_of(&r.ok()["id"])
-    }
-
-    async fn delete_endpoint(&self, id: &str) -> Resp {
-        self.call(Method::DELETE, &format!("/vpc-endpoints/{id}"), None)
-            .await
-    }
-
-    /// Every endpoint of the project, by id.
-    async fn endpoints(&self) -> BTreeMap<String, Value> {
-        let r = self
-            .call(Method::GET, "/vpc-endpoints?limit=1000", None)
-            .await;
-        let body = r.ok();
-        let list = body["endpoints"].as_array().expect("endpoints array");
-        assert_eq!(body["total_count"], list.len(), "more than one page");
-        list.iter().map(|e| (str_of(&e["id"]), e.clone())).collect()
-    }
-
-    async fn set_descriptions(&self, service_id: &str, pairs: &[(&str, &str)]) -> Resp {
-        let items: Vec<Value> = pairs
-            .iter()
-            .map(|(id, d)| json!({"id": id, "description": d}))
-            .collect();
-        self.call(
-            Method::PUT,
-            &format!("/vpc-endpoint-services/{service_id}/connections/description"),
-            Some(&json!({ "connections": items })),
-        )
-        .await
-    }
-
-    async fn act(&self, service_id: &str, action: &str, endpoint_id: &str) -> Resp {
-        self.call(
-            Method::POST,
-            &format!("/vpc-endpoint-services/{service_id}/connections/action"),
-            Some(&json!({"action": action, "endpoints": [endpoint_id]})),
-        )
-        .await
-    }
-
-    /// Every connection of a service, by id.
-    async fn connections(&self, service_id: &str) -> BTreeMap<String, Value> {
-        let r = self
-            .call(
-                Method::GET,
-                &format!("/vpc-endpoint-services/{service_id}/connections?limit=1000"),
-                None,
-            )
-            .await;
-        let body = r.ok();
-        let list = body["connections"].as_array().expect("connections array");
-        assert_eq!(body["total_count"], list.len(), "more than one page");
-        list.iter().map(|c| (str_of(&c["id"]), c.clone())).collect()
-    }
-}
-
-/// The (id -> description) items of a seed or action response, asserting its shape.
-#[track_caller]
-fn described(r: &Resp) -> HashMap<String, (String, String)> {
-    r.ok()["connections"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no connections array in {}", r.text))
-        .iter()
-        .map(|c| {
-            (
-                str_of(&c["id"]),
-                (str_of(&c["description"]), str_of(&c["status"])),
-            )
-        })
-        .collect()
-}
-
-/// Asserts a 503 `EndPoint.0001` with a `Retry-After` of whole seconds (docs/api.md §2).
-#[track_caller]
-fn assert_unavailable(r: &Resp, what: &str) {
-    assert_eq!(
-        r.status, 503,
-        "{what}: expected 503, got {} {}",
-        r.status, r.text
-    );
-    let retry = r
-        .header("retry-after")
-        .unwrap_or_else(|| panic!("{what}: a 503 without Retry-After"));
-    assert!(
-        retry.trim().parse::<u64>().is_ok_and(|s| s >= 1),
-        "{what}: Retry-After {retry:?} is not a positive number of seconds"
-    );
-}
+use support::*;
 
 // ---------------------------------------------------------------------------------------------
 // Migrations: both trees end with the same tables and columns
@@ -330,48 +35,9 @@ fn assert_unavailable(r: &Resp, what: &str) {
 
 type Schema = BTreeMap<String, BTreeSet<String>>;
 
-fn migration_files(backend: &str) -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("src/store/migrations")
-        .join(backend);
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-/// `vpcep credentials create`, which creates (and so migrates) the database; `list` refuses a
-/// SQLite file that does not exist yet.
-fn migrate_with_the_cli(db_url: &str) {
-    let out = vpcep(&["credentials", "create", "--database", db_url]);
-    assert!(
-        out.status.success(),
-        "`vpcep credentials create --database {db_url}` failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-async fn postgres_client(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
-    tokio::spawn(conn);
-    client
-}
-
 #[tokio::test]
 async fn migrations_leave_sqlite_and_postgres_with_the_same_tables_and_columns() {
-    let admin_url = format!("{}/postgres", postgres_base());
-    if let Err(e) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
-        eprintln!(
-            "\n*** SKIPPED postgres::migrations_leave_sqlite_and_postgres_with_the_same_tables_and_columns: \
-             PostgreSQL at {admin_url} does not answer ({e}); set VPCEP_TEST_POSTGRES ***\n"
-        );
-        return;
-    }
-
+    require_postgres();
     // The same migration files, by name, in both trees.
     let sqlite_files = migration_files("sqlite");
     let postgres_files = migration_files("postgres");
@@ -492,27 +158,8 @@ async fn migrations_leave_sqlite_and_postgres_with_the_same_tables_and_columns()
 // Several nodes on one database
 // ---------------------------------------------------------------------------------------------
 
-/// Pool size of the nodes of the multi-node tests: the shared PostgreSQL has other users.
-const POOL: &[&str] = &["--pool-size", "8"];
-
-/// A `TestApp` (node A) and a second node on its database (node B), as the owner on each.
-fn two_nodes() -> (TestApp, Node, [Api; 2]) {
-    let app = TestApp::with_args(POOL);
-    let b = Node::start(&app.db_url, POOL);
-    let apis = [
-        Api::new(&app.base(), &app.owner),
-        Api::new(&b.base, &app.owner),
-    ];
-    (app, b, apis)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn endpoints_created_at_once_on_two_nodes_get_unique_marker_ids_and_unique_ips_per_vpc() {
-    if !postgres_only(
-        "endpoints_created_at_once_on_two_nodes_get_unique_marker_ids_and_unique_ips_per_vpc",
-    ) {
-        return;
-    }
     let (_app, _b, nodes) = two_nodes();
     let sid = nodes[0].new_service(false).await;
     let vpcs = [uuid(), uuid()];
@@ -629,11 +276,6 @@ async fn endpoints_created_at_once_on_two_nodes_get_unique_marker_ids_and_unique
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_seed_updates_through_two_nodes_serialize_and_last_acknowledged_write_wins() {
-    if !postgres_only(
-        "concurrent_seed_updates_through_two_nodes_serialize_and_last_acknowledged_write_wins",
-    ) {
-        return;
-    }
     let (_app, _b, nodes) = two_nodes();
     let sid = nodes[0].new_service(false).await;
     let single = nodes[0].new_endpoint(&sid).await;
@@ -723,11 +365,6 @@ async fn concurrent_seed_updates_through_two_nodes_serialize_and_last_acknowledg
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn accept_or_reject_racing_description_updates_on_two_nodes_loses_neither_change() {
-    if !postgres_only(
-        "accept_or_reject_racing_description_updates_on_two_nodes_loses_neither_change",
-    ) {
-        return;
-    }
     let (_app, _b, nodes) = two_nodes();
     let sid = nodes[0].new_service(false).await;
     let conns = [
@@ -800,11 +437,6 @@ async fn accept_or_reject_racing_description_updates_on_two_nodes_loses_neither_
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_nodes_started_together_on_an_empty_database_both_come_up_and_one_prints_a_credential()
 {
-    if !postgres_only(
-        "two_nodes_started_together_on_an_empty_database_both_come_up_and_one_prints_a_credential",
-    ) {
-        return;
-    }
     // A few rounds, each on a new empty database, to give the race a chance to show.
     for round in 0..3 {
         let db = TestDb::postgres();
@@ -864,250 +496,13 @@ async fn two_nodes_started_together_on_an_empty_database_both_come_up_and_one_pr
 }
 
 // ---------------------------------------------------------------------------------------------
-// A throwaway PostgreSQL cluster, for outages
+// PostgreSQL going away and coming (back) up, on a throwaway cluster
 // ---------------------------------------------------------------------------------------------
-
-/// The folder with `initdb` and `pg_ctl`: /usr/local/bin, or the newest /usr/lib/postgresql/*/bin.
-fn postgres_binaries() -> Option<PathBuf> {
-    let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
-    let local = PathBuf::from("/usr/local/bin");
-    if has_both(&local) {
-        return Some(local);
-    }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|e| {
-            let e = e.ok()?;
-            let version = e.file_name().to_string_lossy().parse::<u32>().ok()?;
-            Some((version, e.path().join("bin")))
-        })
-        .filter(|(_, bin)| has_both(bin))
-        .collect();
-    versions.sort();
-    versions.pop().map(|(_, bin)| bin)
-}
-
-/// A port nothing listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind a free port")
-        .port()
-}
-
-/// A PostgreSQL cluster of its own in a temp folder, on a free port; stopped when dropped.
-struct Cluster {
-    dir: TempDir,
-    bin: PathBuf,
-    port: u16,
-    /// `initdb` refuses root: run the binaries as the `postgres` OS user then.
-    as_postgres_user: bool,
-}
-
-impl Cluster {
-    /// Initializes (does not start) a cluster; `None` when this machine has no PostgreSQL
-    /// binaries.
-    fn init(test: &str) -> Option<Cluster> {
-        let Some(bin) = postgres_binaries() else {
-            eprintln!(
-                "\n*** SKIPPED postgres::{test}: no initdb/pg_ctl in /usr/local/bin or \
-                 /usr/lib/postgresql/*/bin ***\n"
-            );
-            return None;
-        };
-        let uid = Command::new("id").arg("-u").output().expect("run `id -u`");
-        let as_postgres_user = String::from_utf8_lossy(&uid.stdout).trim() == "0";
-        let dir = tempfile::tempdir().expect("a temp dir");
-        if as_postgres_user {
-            let chown = Command::new("chown")
-                .arg("postgres:")
-                .arg(dir.path())
-                .status()
-                .expect("run chown");
-            assert!(chown.success(), "chown of the cluster folder to postgres");
-        }
-        let cluster = Cluster {
-            dir,
-            bin,
-            port: free_port(),
-            as_postgres_user,
-        };
-        let data = cluster.data();
-        cluster.run(
-            "initdb",
-            &["-D", &data, "-A", "trust", "-U", "postgres", "-N"],
-        );
-        Some(cluster)
-    }
-
-    fn data(&self) -> String {
-        self.dir.path().join("data").display().to_string()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
-    }
-
-    /// The URL of the cluster's own `postgres` database (the whole cluster is the test's).
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-
-    fn command(&self, tool: &str) -> Command {
-        let exe = self.bin.join(tool);
-        let mut cmd = if self.as_postgres_user {
-            let mut cmd = Command::new("runuser");
-            cmd.args(["-u", "postgres", "--"]).arg(exe);
-            cmd
-        } else {
-            Command::new(exe)
-        };
-        cmd.current_dir(self.dir.path()).stdin(Stdio::null());
-        cmd
-    }
-
-    #[track_caller]
-    fn run(&self, tool: &str, args: &[&str]) -> Output {
-        let out = self
-            .command(tool)
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("run {tool}: {e}"));
-        assert!(
-            out.status.success(),
-            "{tool} {args:?} failed ({}): {} {}\nserver log:\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-            self.log()
-        );
-        out
-    }
-
-    fn start(&self) {
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1",
-            self.port,
-            self.dir.path().display()
-        );
-        let (data, log) = (
-            self.data(),
-            self.dir.path().join("log").display().to_string(),
-        );
-        self.run(
-            "pg_ctl",
-            &[
-                "-D", &data, "-l", &log, "-o", &options, "-w", "-t", "60", "start",
-            ],
-        );
-    }
-
-    /// `pg_ctl stop -m MODE` (`fast`, `immediate`), waiting until it is down.
-    fn stop(&self, mode: &str) {
-        let data = self.data();
-        self.run(
-            "pg_ctl",
-            &["-D", &data, "-m", mode, "-w", "-t", "60", "stop"],
-        );
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let data = self.data();
-        let _ = self
-            .command("pg_ctl")
-            .args(["-D", &data, "-m", "immediate", "-w", "stop"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-/// A request and how long its answer took.
-async fn timed(request: impl std::future::Future<Output = Resp>) -> (Resp, Duration) {
-    let started = Instant::now();
-    let r = request.await;
-    (r, started.elapsed())
-}
-
-/// Waits (bounded) until `/health` of the node says 200.
-async fn wait_healthy(api: &Api, within: Duration) -> Duration {
-    let started = Instant::now();
-    loop {
-        let r = api.health().await;
-        if r.status == 200 {
-            assert_eq!(r.body, json!({"status": "ok"}));
-            return started.elapsed();
-        }
-        assert_unavailable(&r, "/health while recovering");
-        assert!(
-            started.elapsed() < within,
-            "the node did not recover within {within:?} of PostgreSQL coming back"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// What a sequential writer saw while the database went away under it.
-struct WriterLog {
-    /// Index of the last write answered 200.
-    last_acked: Option<usize>,
-    /// Index of the last write sent.
-    last_sent: usize,
-    unavailable: usize,
-}
-
-/// Writes `"{prefix} {i}"` for i = 0, 1, ... to one connection, one at a time, until `stop`.
-/// Every answer is 200 or 503 (the database went away); anything else fails the test.
-fn spawn_writer(
-    api: Api,
-    sid: String,
-    eid: String,
-    prefix: String,
-    stop: Arc<AtomicBool>,
-) -> tokio::task::JoinHandle<WriterLog> {
-    tokio::spawn(async move {
-        let mut log = WriterLog {
-            last_acked: None,
-            last_sent: 0,
-            unavailable: 0,
-        };
-        let mut i = 0;
-        while !stop.load(Ordering::SeqCst) {
-            let value = format!("{prefix} {i}");
-            log.last_sent = i;
-            let r = api.set_descriptions(&sid, &[(&eid, &value)]).await;
-            match r.status {
-                200 => {
-                    assert_eq!(described(&r)[&eid].0, value);
-                    log.last_acked = Some(i);
-                }
-                503 => {
-                    r.assert_error(503, "EndPoint.0001");
-                    log.unavailable += 1;
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                other => panic!(
-                    "write {value:?} while PostgreSQL went away got {other}: {}",
-                    r.text
-                ),
-            }
-            i += 1;
-        }
-        log
-    })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn requests_fail_fast_with_503_while_postgres_is_down_and_the_node_recovers_by_itself() {
     let test = "requests_fail_fast_with_503_while_postgres_is_down_and_the_node_recovers_by_itself";
-    if !postgres_only(test) {
-        return;
-    }
-    let Some(cluster) = Cluster::init(test) else {
-        return;
-    };
+    let cluster = Cluster::init();
     cluster.start();
     let url = cluster.url();
     let owner = create_credential(&url, &["--name", "owner"]);
@@ -1269,13 +664,7 @@ async fn requests_fail_fast_with_503_while_postgres_is_down_and_the_node_recover
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn serve_started_before_postgres_waits_for_it_and_comes_up_once_it_starts() {
-    let test = "serve_started_before_postgres_waits_for_it_and_comes_up_once_it_starts";
-    if !postgres_only(test) {
-        return;
-    }
-    let Some(cluster) = Cluster::init(test) else {
-        return;
-    };
+    let cluster = Cluster::init();
     let mut starting = Starting::spawn(
         &cluster.url(),
         &["--database-wait", "20s", "--connect-timeout", "1s"],
@@ -1304,11 +693,6 @@ async fn serve_started_before_postgres_waits_for_it_and_comes_up_once_it_starts(
 
 #[tokio::test]
 async fn serve_without_postgres_exits_non_zero_after_database_wait_with_a_clear_message() {
-    if !postgres_only(
-        "serve_without_postgres_exits_non_zero_after_database_wait_with_a_clear_message",
-    ) {
-        return;
-    }
     let url = format!("postgres://postgres@127.0.0.1:{}/vpcep", free_port());
     let mut child = vpcep_command()
         .args(["serve", "--listen", "127.0.0.1:0", "--database", &url])
@@ -1359,6 +743,43 @@ async fn serve_without_postgres_exits_non_zero_after_database_wait_with_a_clear_
 }
 
 // ---------------------------------------------------------------------------------------------
+// Start-up: what PostgreSQL refuses ends the start at once
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn postgres_refusals_end_the_start_at_once_with_postgres_own_reason() {
+    let base = require_postgres();
+    let missing = format!("vpcep_missing_{}", uuid().replace('-', ""));
+    assert_refused(
+        &format!("{base}/{missing}"),
+        &[
+            &format!("database \"{missing}\" does not exist"),
+            "SQLSTATE 3D000",
+            "createdb",
+            &missing,
+        ],
+    );
+    let (host_part, _) = base
+        .strip_prefix("postgres://")
+        .and_then(|rest| rest.split_once('@'))
+        .map(|(_, host)| (host.to_owned(), ()))
+        .expect("VPCEP_TEST_POSTGRES is postgres://USER@HOST:PORT");
+    assert_refused(
+        &format!("postgres://vpcep_no_such_role@{host_part}/postgres"),
+        &[
+            "role \"vpcep_no_such_role\" does not exist",
+            "SQLSTATE 28000",
+            "pg_hba.conf",
+        ],
+    );
+    assert_refused(
+        &format!("{base}/postgres?sslmode=require"),
+        &["TLS", "sslmode=disable"],
+    );
+    assert_refused("postgres://user@[not-a-host", &["invalid PostgreSQL URL"]);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Throughput (by hand)
 // ---------------------------------------------------------------------------------------------
 
@@ -1367,12 +788,9 @@ async fn serve_without_postgres_exits_non_zero_after_database_wait_with_a_clear_
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "a measurement; run by hand with --ignored --nocapture"]
 async fn seed_update_throughput_through_one_node_and_through_two_nodes() {
-    if !postgres_only("seed_update_throughput_through_one_node_and_through_two_nodes") {
-        return;
-    }
     const CLIENTS: usize = 32;
     const PHASE: Duration = Duration::from_secs(5);
-    let app = TestApp::spawn();
+    let app = TestApp::builder().on(Backend::Postgres).spawn();
     let b = Node::start(&app.db_url, &[]);
     let nodes = [
         Api::new(&app.base(), &app.owner),
