@@ -20,13 +20,15 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-# Every target of the workspace (what --all-targets selects) but tests/postgres.rs, the
-# PostgreSQL-only suite, which runs in the PostgreSQL phase below.
+# Every target of the workspace (what --all-targets selects) but the binaries that need
+# PostgreSQL, which run in the PostgreSQL phase below: tests/postgres.rs (PostgreSQL only) and
+# tests/store_rules.rs (both backends against the domain's rules, side by side).
+pg_tests=(--test postgres --test store_rules)
 sqlite_tests=()
 for target in tests/*.rs tests/*/main.rs; do
   [ -e "$target" ] || continue
   name=$(basename "${target%/main.rs}" .rs)
-  if [ "$name" != postgres ]; then
+  if [ "$name" != postgres ] && [ "$name" != store_rules ]; then
     sqlite_tests+=(--test "$name")
   fi
 done
@@ -46,11 +48,12 @@ else
 fi
 
 if [ "$use_postgres" = 1 ]; then
-  echo "== cargo test --test api --test postgres (PostgreSQL at $pg)"
-  VPCEP_TEST_BACKEND=postgres VPCEP_TEST_POSTGRES="$pg" cargo test --locked --test api --test postgres
+  echo "== cargo test --test api ${pg_tests[*]} (PostgreSQL at $pg)"
+  VPCEP_TEST_BACKEND=postgres VPCEP_TEST_POSTGRES="$pg" cargo test --locked --test api \
+    "${pg_tests[@]}"
 else
-  echo "== PostgreSQL suite SKIPPED (VPCEP_SKIP_POSTGRES=1): tests/postgres.rs, the api tests and" \
-    "the SDK suite on PostgreSQL do not run"
+  echo "== PostgreSQL suite SKIPPED (VPCEP_SKIP_POSTGRES=1): tests/postgres.rs," \
+    "tests/store_rules.rs, the api tests and the SDK suite on PostgreSQL do not run"
 fi
 
 if [ -f scripts/schemathesis.sh ]; then

@@ -5,7 +5,8 @@
 //! `domain::seed::apply` answers.
 //!
 //! It needs PostgreSQL at `VPCEP_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432`),
-//! where it creates and drops its own database; without one it fails.
+//! where it creates and drops its own database; without one it fails. scripts/test.sh runs it in
+//! its PostgreSQL phase.
 
 use vpcep::domain::{
     seed, Connection, ConnectionStatus, Description, DescriptionUpdate, DomainId, EndpointId,

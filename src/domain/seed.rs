@@ -6,7 +6,8 @@
 //! would (newest first, then by id).
 //!
 //! Both backends call [`apply`]. PostgreSQL also evaluates [`allowed`] inside its one-statement
-//! update; `tests/postgres` checks that the statement and this function agree on every case.
+//! update; `tests/store_rules.rs` checks that the statement and this function agree on every
+//! case.
 
 use super::ids::EndpointId;
 use super::model::Connection;
