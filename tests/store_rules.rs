@@ -143,7 +143,6 @@ async fn check_backend(name: &str, store: SharedStore, set_row: SetRow) {
                             .map(|c| (c.id.as_str(), c.description.as_str()))
                             .collect();
                         let want: Vec<(&str, &str)> = want
-                            .connections
                             .iter()
                             .map(|c| (c.id.as_str(), c.description.as_str()))
                             .collect();

@@ -375,7 +375,7 @@ impl<P: RouteIds> FromRequest<AppState> for Ctx<P> {
         let route_ids = P::take(&mut ids).ok_or_else(route_table_error)?;
         tracing::Span::current().record("access_key", credential.access_key.as_str());
         Ok(Ctx {
-            tenant: Tenant::of(&credential),
+            tenant: Tenant::from(credential),
             project_id,
             ids: route_ids,
             body,

@@ -22,6 +22,6 @@ pub use ids::{
 };
 pub use model::*;
 pub use permission::{may_connect, Permission, PermissionType, MAX_WHITELIST};
-pub use seed::{DescriptionUpdate, SeedError, SeedOutcome};
+pub use seed::{DescriptionUpdate, SeedError};
 pub use status::{ConnectionAction, ConnectionStatus, ServiceStatus, TransitionError};
 pub use text::{Description, TextError, MAX_DESCRIPTION_CHARS};

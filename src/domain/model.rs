@@ -95,12 +95,12 @@ pub struct Tenant {
     pub project_id: ProjectId,
 }
 
-impl Tenant {
-    /// The tenant a credential acts for.
-    pub fn of(credential: &Credential) -> Self {
+/// The tenant a credential acts for.
+impl From<Credential> for Tenant {
+    fn from(credential: Credential) -> Self {
         Self {
-            domain_id: DomainId::stored(credential.domain_id.clone()),
-            project_id: ProjectId::stored(credential.project_id.clone()),
+            domain_id: DomainId::stored(credential.domain_id),
+            project_id: ProjectId::stored(credential.project_id),
         }
     }
 }

@@ -269,6 +269,6 @@ impl Flow for UpdateDescriptions {
             .find_and_update_descriptions(&self.project, &self.service, &self.updates, now)
             .await?
             .ok_or(StoreError::NotFound)?;
-        Ok(seed::apply(found, &self.updates, now)?.connections)
+        Ok(seed::apply(found, &self.updates, now)?)
     }
 }

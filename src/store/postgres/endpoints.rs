@@ -324,6 +324,13 @@ fn found_connections(rows: &[Row]) -> StoreResult<Option<Vec<Connection>>> {
     Ok(Some(found))
 }
 
+/// The names of the statuses in which a description may change, as `SEED_UPDATE` takes them.
+static CHANGEABLE: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    crate::domain::seed::changeable_statuses()
+        .map(ConnectionStatus::as_str)
+        .collect()
+});
+
 fn ids_and_texts(updates: &[DescriptionUpdate]) -> (Vec<&str>, Vec<&str>) {
     updates
         .iter()
@@ -449,9 +456,7 @@ impl<C: GenericClient> ConnectionRows for PgTx<'_, C> {
         now: i64,
     ) -> StoreResult<Option<Vec<Connection>>> {
         let (ids, texts) = ids_and_texts(updates);
-        let changeable: Vec<&str> = crate::domain::seed::changeable_statuses()
-            .map(ConnectionStatus::as_str)
-            .collect();
+        let changeable = &*CHANGEABLE;
         let rows = q(
             self.c,
             SEED_UPDATE,
