@@ -117,16 +117,7 @@ async fn migrations_leave_sqlite_and_postgres_with_the_same_tables_and_columns()
             .unwrap_or_else(|| panic!("columns of {table}, which is not a base table"))
             .insert(row.get(1));
     }
-    let postgres_versions: Vec<String> = client
-        .query(
-            "SELECT version FROM schema_migrations ORDER BY version",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let postgres_versions = applied_migrations(&client).await;
 
     assert!(
         sqlite_schema.contains_key("endpoints") && sqlite_schema.contains_key("credentials"),
@@ -469,16 +460,7 @@ async fn two_nodes_started_together_on_an_empty_database_both_come_up_and_one_pr
 
         // Migrations ran once: each version recorded once. The printed token works on both.
         let client = postgres_client(&db.url).await;
-        let versions: Vec<String> = client
-            .query(
-                "SELECT version FROM schema_migrations ORDER BY version",
-                &[],
-            )
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let versions = applied_migrations(&client).await;
         let files: Vec<String> = migration_files("postgres")
             .iter()
             .map(|f| f.trim_end_matches(".sql").to_string())

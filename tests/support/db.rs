@@ -135,6 +135,20 @@ pub fn migrate_with_the_cli(db_url: &str) {
 }
 
 /// A direct connection to a PostgreSQL database, driven by the test's runtime.
+/// The migration versions a PostgreSQL database has recorded, in order.
+pub async fn applied_migrations(client: &tokio_postgres::Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT version FROM schema_migrations ORDER BY version",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
 pub async fn postgres_client(url: &str) -> tokio_postgres::Client {
     let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await

@@ -1,7 +1,7 @@
 //! Endpoints as their consumer manages them, and the same rows seen as connections by the
 //! service's owner (accept, reject, and the seed operation).
 
-use super::{Access, Flow};
+use super::{require_service, Access, Flow};
 use crate::domain::{
     address, ids::new_uuid, lifecycle, may_connect, seed, time, Connection, ConnectionAction,
     DescriptionUpdate, Endpoint, EndpointId, NewEndpoint, ProjectId, QueryError, SeedError,
@@ -173,19 +173,6 @@ impl Flow for Fail {
         tx.endpoint(&owner, &self.id)
             .await?
             .ok_or(StoreError::NotFound)
-    }
-}
-
-/// 404 unless the service is the caller's.
-async fn require_service<T: Tx>(
-    tx: &mut T,
-    project: &ProjectId,
-    service: &ServiceId,
-) -> StoreResult<()> {
-    if tx.service_exists(project, service).await? {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound)
     }
 }
 

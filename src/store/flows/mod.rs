@@ -15,7 +15,8 @@ pub mod services;
 use std::future::Future;
 
 use super::tx::Tx;
-use super::StoreResult;
+use super::{StoreError, StoreResult};
+use crate::domain::{ProjectId, ServiceId};
 
 /// What kind of transaction a flow needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,4 +36,17 @@ pub trait Flow: Send + Sync + 'static {
     type Output: Send + 'static;
     const ACCESS: Access;
     fn run<T: Tx>(&self, tx: &mut T) -> impl Future<Output = StoreResult<Self::Output>> + Send;
+}
+
+/// 404 unless the service is the caller's.
+pub(crate) async fn require_service<T: Tx>(
+    tx: &mut T,
+    project: &ProjectId,
+    service: &ServiceId,
+) -> StoreResult<()> {
+    if tx.service_exists(project, service).await? {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
 }

@@ -2,25 +2,12 @@
 //! (404 otherwise), and the writers of one whitelist run one at a time, so its maximum
 //! (EndPoint.3049) cannot be passed by two concurrent additions.
 
-use super::{Access, Flow};
+use super::{require_service, Access, Flow};
 use crate::domain::permission::whitelist_has_room;
 use crate::domain::{ids::new_uuid, time, Permission, PermissionRecord, ProjectId, ServiceId};
 use crate::store::list::ListQuery;
 use crate::store::tx::Tx;
 use crate::store::{NewPermission, Page, PageRequest, StoreError, StoreResult};
-
-/// 404 unless the service is the caller's.
-async fn require_service<T: Tx>(
-    tx: &mut T,
-    project: &ProjectId,
-    service: &ServiceId,
-) -> StoreResult<()> {
-    if tx.service_exists(project, service).await? {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound)
-    }
-}
 
 /// [`require_service`], then the whitelist's writers one at a time.
 async fn lock_whitelist<T: Tx>(
