@@ -199,7 +199,9 @@ impl Store {
     pub async fn run<F: Flow>(&self, flow: F) -> StoreResult<F::Output> {
         match self {
             Store::Sqlite(s) => s.run(flow).await,
-            Store::Postgres(p) => p.run(flow).await,
+            // Boxed: a PostgreSQL flow awaits the database, and its state would otherwise be part of
+            // every handler future that runs it.
+            Store::Postgres(p) => Box::pin(p.run(flow)).await,
         }
     }
 
