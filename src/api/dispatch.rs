@@ -33,6 +33,7 @@ pub(super) fn method_router(route: &Route) -> MethodRouter<AppState> {
         O::ListServiceDetails => on(f, services::list_service_details),
         O::UpdateEndpointService => on(f, services::update_endpoint_service),
         O::DeleteEndpointService => on(f, services::delete_endpoint_service),
+        O::UpdateEndpointServiceName => on(f, services::update_endpoint_service_name),
         O::CreateEndpoint => on(f, endpoints::create_endpoint),
         O::ListEndpoints => on(f, endpoints::list_endpoints),
         O::ListEndpointInfoDetails => on(f, endpoints::list_endpoint_info_details),

@@ -491,7 +491,21 @@ fn doc(op: Operation) -> Doc {
         O::ListServicePublicDetails => {
             not_implemented(TAG_SERVICES, "List public endpoint services")
         }
-        O::UpdateEndpointServiceName => not_implemented(TAG_SERVICES, "Rename an endpoint service"),
+        O::UpdateEndpointServiceName => Doc {
+            tag: TAG_SERVICES,
+            summary: "Rename an endpoint service",
+            description: "Sets the service's short name (empty removes it) and answers with the \
+                          full composed name, `{region}.{name}.{id}` or `{region}.{id}`, which \
+                          the service, its connections' endpoints and every list show from then \
+                          on. The region is the one the service was created in. Refused with \
+                          400 `EndPoint.3045` unless the service is `available` or `failed`.",
+            body: Some("UpdateEndpointServiceNameRequest"),
+            success: Success::Json("UpdateEndpointServiceNameResponse"),
+            bad_request: &[C::InvalidServiceName, C::ServiceStateForbids],
+            not_found: true,
+            conflict: WRITE_CONFLICT,
+            ..BASE
+        },
         O::UpdateEndpointWhite => {
             not_implemented(TAG_ENDPOINTS, "Update the IP whitelist of an endpoint")
         }

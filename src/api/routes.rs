@@ -261,7 +261,6 @@ impl Operation {
         !matches!(
             self,
             O::ListServicePublicDetails
-                | O::UpdateEndpointServiceName
                 | O::UpdateEndpointWhite
                 | O::UpdateEndpointPolicy
                 | O::DeleteEndpointPolicy

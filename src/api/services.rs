@@ -206,6 +206,40 @@ pub async fn update_endpoint_service(
     Ok(Json(render::service(&service, ServiceView::Write)))
 }
 
+/// `PUT /v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/name`: the new short name
+/// (empty removes it), answered with the full composed name. The same rules as a rename through
+/// UpdateEndpointService: 400 `EndPoint.3076` for a bad name, `EndPoint.3045` unless the service
+/// is `available` or `failed`.
+pub async fn update_endpoint_service_name(
+    State(state): State<AppState>,
+    ctx: Ctx<OfService>,
+) -> Result<Json<Value>, ApiError> {
+    let body = ctx.json()?;
+    let f = Fields::new(&body);
+    let name = f
+        .opt_str("endpoint_service_name")?
+        .ok_or_else(|| f.missing("endpoint_service_name"))?;
+    if !validate::service_name(name) {
+        return Err(ApiError::with(
+            ErrorCode::InvalidServiceName,
+            "endpoint_service_name must be at most 16 letters, digits, '_' or '-'.",
+        ));
+    }
+    let patch = ServicePatch {
+        name: Some((!name.is_empty()).then(|| name.to_owned())),
+        ..ServicePatch::default()
+    };
+    let service = state
+        .run(flows::Update {
+            project: ctx.project_id,
+            id: ctx.ids.service_id,
+            region: state.settings.region.clone(),
+            patch,
+        })
+        .await?;
+    Ok(Json(json!({"endpoint_service_name": service.service_name})))
+}
+
 /// `DELETE /v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}`: 204.
 pub async fn delete_endpoint_service(
     State(state): State<AppState>,

@@ -505,6 +505,7 @@ fn valid_body(op: &Op, ids: &Ids) -> Option<String> {
     let body = match op.op["x-vpcep-operation"].as_str()? {
         "CreateEndpointService" => service_body(false),
         "UpdateEndpointService" => json!({"description": "x"}),
+        "UpdateEndpointServiceName" => json!({"endpoint_service_name": "x"}),
         "CreateEndpoint" => endpoint_body(ids.get("vpc_endpoint_service_id")),
         "AcceptOrRejectEndpoint" => json!({"action": "receive", "endpoints": [eid]}),
         "UpdateEndpointConnectionsDesc" => {

@@ -643,3 +643,81 @@ async fn describe_response_has_the_describe_key_set() {
     let r = app.describe_service(&format!("id={id}")).await;
     assert_keys(r.ok(), DESCRIBE_KEYS, "ListServiceDescribeDetails response");
 }
+
+#[tokio::test]
+async fn rename_answers_the_full_name_and_every_view_shows_it() {
+    let app = TestApp::spawn();
+    let sid = app.new_service(false).await;
+    let eid = str_of(&app.new_endpoint(&sid).await["id"]);
+    let r = app
+        .rename_service(&sid, &json!({"endpoint_service_name": "web_1-a"}))
+        .await;
+    let full = format!("local-1.web_1-a.{sid}");
+    assert_eq!(r.ok(), &json!({ "endpoint_service_name": full }));
+    assert_eq!(app.get_service(&sid).await.ok()["service_name"], full);
+    assert_eq!(
+        app.get_endpoint(&eid).await.ok()["endpoint_service_name"],
+        full
+    );
+    let listed = app.list_endpoints("endpoint_service_name=web_1-a").await;
+    assert_eq!(
+        ids_of(&listed.ok()["endpoints"]),
+        std::slice::from_ref(&eid)
+    );
+    assert_eq!(
+        app.describe_service(&format!("id={sid}")).await.ok()["service_name"],
+        full
+    );
+    // An empty name removes the short name.
+    let r = app
+        .rename_service(&sid, &json!({"endpoint_service_name": ""}))
+        .await;
+    assert_eq!(r.ok()["endpoint_service_name"], format!("local-1.{sid}"));
+    assert_eq!(
+        app.get_endpoint(&eid).await.ok()["endpoint_service_name"],
+        format!("local-1.{sid}")
+    );
+}
+
+#[tokio::test]
+async fn rename_refuses_bad_names_and_other_tenants_services() {
+    let app = TestApp::spawn();
+    let sid = app.new_service(false).await;
+    for bad in ["a.b", "with space", "seventeen_chars_x", "ä"] {
+        app.rename_service(&sid, &json!({"endpoint_service_name": bad}))
+            .await
+            .assert_error(400, "EndPoint.3076");
+    }
+    for body in [json!({}), json!({"endpoint_service_name": null})] {
+        app.rename_service(&sid, &body)
+            .await
+            .assert_error(400, "EndPoint.0002");
+    }
+    app.rename_service(&sid, &json!({"endpoint_service_name": 7}))
+        .await
+        .assert_error(400, "EndPoint.0002");
+    let stranger = app.as_(&app.new_account());
+    stranger
+        .rename_service(&sid, &json!({"endpoint_service_name": "mine"}))
+        .await
+        .assert_error(404, "EndPoint.0005");
+    app.rename_service(&uuid(), &json!({"endpoint_service_name": "x"}))
+        .await
+        .assert_error(404, "EndPoint.0005");
+    // Nothing changed.
+    assert_eq!(
+        app.get_service(&sid).await.ok()["service_name"],
+        format!("local-1.{sid}")
+    );
+}
+
+#[tokio::test]
+async fn rename_waits_for_a_settled_service() {
+    let app = TestApp::with_args(&["--transition-delay", "30s"]);
+    let svc = app.create_service(&service_body(false)).await.ok().clone();
+    assert_eq!(svc["status"], "creating");
+    let sid = str_of(&svc["id"]);
+    app.rename_service(&sid, &json!({"endpoint_service_name": "later"}))
+        .await
+        .assert_error(400, "EndPoint.3045");
+}

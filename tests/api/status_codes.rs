@@ -575,8 +575,8 @@ async fn unimplemented_operations_are_501() {
         (Method::GET, "/vpc-endpoint-services/public".into(), None),
         (
             Method::PUT,
-            format!("/vpc-endpoint-services/{sid}/name"),
-            Some(json!({"endpoint_service_name": "x"})),
+            format!("/vpc-endpoints/{eid}/routetables"),
+            Some(json!({"routetables": []})),
         ),
         (Method::GET, "/endpoint_service/tags".into(), None),
         (

@@ -89,6 +89,7 @@ ERROR_TEXT = {
     "EndPoint.3006": "The endpoint service is being used.",
     "EndPoint.3036": "Invalid permissions.",
     "EndPoint.3062": "Invalid endpoint service ID.",
+    "EndPoint.3076": "Invalid service name.",
 }
 
 UTC_SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")

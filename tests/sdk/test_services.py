@@ -1,5 +1,6 @@
 """Endpoint services through the SDK: CreateEndpointService, ListEndpointService,
-ListServiceDetails, UpdateEndpointService, DeleteEndpointService, ListServiceDescribeDetails."""
+ListServiceDetails, UpdateEndpointService, UpdateEndpointServiceName, DeleteEndpointService,
+ListServiceDescribeDetails."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from huaweicloudsdkvpcep.v1 import (
     AcceptOrRejectEndpointRequest,
     AcceptOrRejectEndpointRequestBody,
     DeleteEndpointServiceRequest,
+    ListEndpointInfoDetailsRequest,
     ListEndpointServiceRequest,
     ListServiceConnectionsRequest,
     ListServiceDescribeDetailsRequest,
     ListServiceDetailsRequest,
     PortList,
+    UpdateEndpointServiceNameRequest,
+    UpdateEndpointServiceNameRequestBody,
     UpdateEndpointServiceRequest,
     UpdateEndpointServiceRequestBody,
 )
@@ -193,6 +197,36 @@ def test_update_service_changes_the_fields_it_names(owner, sibling):
         "new text", True, upd.service_name)
     # New connections follow the new approval setting.
     assert create_endpoint(sibling, svc.id).status == "pendingAcceptance"
+
+
+def rename(sdk, service_id, name):
+    return sdk.update_endpoint_service_name(UpdateEndpointServiceNameRequest(
+        vpc_endpoint_service_id=service_id,
+        body=UpdateEndpointServiceNameRequestBody(endpoint_service_name=name)))
+
+
+def test_rename_answers_the_full_name_that_the_service_and_its_endpoints_show(owner, sibling):
+    svc = create_service(owner, approval_enabled=False)
+    ep = create_endpoint(sibling, svc.id)
+    got = rename(owner, svc.id, "obs_test")
+    assert got.status_code == 200
+    assert got.endpoint_service_name == f"local-1.obs_test.{svc.id}"
+    assert detail(owner, svc.id).service_name == got.endpoint_service_name
+    seen = sibling.list_endpoint_info_details(ListEndpointInfoDetailsRequest(vpc_endpoint_id=ep.id))
+    assert seen.endpoint_service_name == got.endpoint_service_name
+    # An empty name removes the short name.
+    assert rename(owner, svc.id, "").endpoint_service_name == f"local-1.{svc.id}"
+
+
+def test_rename_refuses_bad_names_and_other_tenants(owner, stranger):
+    svc = create_service(owner)
+    with sdk_error(owner, 400, "EndPoint.3076"):
+        rename(owner, svc.id, "no.dots")
+    with sdk_error(stranger, 404, "EndPoint.0005"):
+        rename(stranger, svc.id, "mine")
+    with sdk_error(owner, 404, "EndPoint.0005"):
+        rename(owner, UNKNOWN_ID, "x")
+    assert detail(owner, svc.id).service_name == svc.service_name
 
 
 def test_service_descriptions_refuse_angle_brackets(owner):

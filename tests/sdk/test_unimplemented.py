@@ -1,4 +1,4 @@
-"""The 13 SDK operations vpcep does not implement: each is routed and answers 501 EndPoint.0001,
+"""The SDK operations vpcep does not implement yet: each is routed and answers 501 EndPoint.0001,
 which the SDK raises as ServerResponseException (docs/api.md §2), once the caller is
 authenticated."""
 
@@ -25,8 +25,6 @@ from huaweicloudsdkvpcep.v1 import (
     UpdateEndpointPolicyRequestBody,
     UpdateEndpointRoutetableRequest,
     UpdateEndpointRoutetableRequestBody,
-    UpdateEndpointServiceNameRequest,
-    UpdateEndpointServiceNameRequestBody,
     UpdateEndpointWhiteRequest,
     UpdateEndpointWhiteRequestBody,
     UpgradeEndpointRequest,
@@ -40,8 +38,6 @@ from harness import UNKNOWN_ID, both_algorithms, create_endpoint, create_service
 UNIMPLEMENTED = {
     "ListServicePublicDetails": ("list_service_public_details",
                                  lambda s, e: ListServicePublicDetailsRequest(limit=10)),
-    "UpdateEndpointServiceName": ("update_endpoint_service_name", lambda s, e: UpdateEndpointServiceNameRequest(
-        vpc_endpoint_service_id=s, body=UpdateEndpointServiceNameRequestBody(endpoint_service_name="renamed"))),
     "UpdateEndpointWhite": ("update_endpoint_white", lambda s, e: UpdateEndpointWhiteRequest(
         vpc_endpoint_id=e, body=UpdateEndpointWhiteRequestBody(whitelist=["10.0.0.0/24"], enable_whitelist=True))),
     "UpdateEndpointPolicy": ("update_endpoint_policy", lambda s, e: UpdateEndpointPolicyRequest(
@@ -79,7 +75,7 @@ def test_the_table_covers_every_sdk_operation_vpcep_lacks():
         "list_service_connections", "list_service_describe_details", "list_service_details",
         "list_service_permissions_details", "list_specified_version_details", "list_version_details",
         "update_endpoint_connections_desc", "update_endpoint_service",
-        "update_endpoint_service_permission_desc",
+        "update_endpoint_service_name", "update_endpoint_service_permission_desc",
     }
     from huaweicloudsdkvpcep.v1 import VpcepClient
 

@@ -39,6 +39,10 @@ pub fn table_texts(code: &str) -> &'static [&'static str] {
         "EndPoint.2047" => &["The VPC endpoint in the Failed status cannot be modified."],
         "EndPoint.3006" => &["The endpoint service is being used."],
         "EndPoint.3062" => &["Invalid endpoint service ID."],
+        "EndPoint.3045" => {
+            &["Other properties cannot be modified in the current endpoint service state."]
+        }
+        "EndPoint.3076" => &["Invalid service name."],
         other => panic!("no table text known to the tests for {other}"),
     }
 }

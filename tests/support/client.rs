@@ -166,6 +166,16 @@ impl Caller {
         .await
     }
 
+    // UpdateEndpointServiceName
+    pub async fn rename_service(&self, id: &str, body: &Value) -> Resp {
+        self.call(
+            Method::PUT,
+            &format!("/vpc-endpoint-services/{id}/name"),
+            Some(body),
+        )
+        .await
+    }
+
     // DeleteEndpointService
     pub async fn delete_service(&self, id: &str) -> Resp {
         self.call(
