@@ -38,6 +38,7 @@ pub(super) fn method_router(route: &Route) -> MethodRouter<AppState> {
         O::ListEndpoints => on(f, endpoints::list_endpoints),
         O::ListEndpointInfoDetails => on(f, endpoints::list_endpoint_info_details),
         O::DeleteEndpoint => on(f, endpoints::delete_endpoint),
+        O::UpdateEndpointWhite => on(f, endpoints::update_endpoint_white),
         O::ListServiceConnections => on(f, connections::list_service_connections),
         O::AcceptOrRejectEndpoint => on(f, connections::accept_or_reject_endpoint),
         O::UpdateEndpointConnectionsDesc => on(f, connections::update_endpoint_connections_desc),

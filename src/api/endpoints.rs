@@ -10,8 +10,32 @@ use super::error::{ApiError, ErrorCode};
 use super::extract::{Ctx, Fields, OfEndpoint, QueryParams};
 use super::render::{self, EndpointView};
 use super::{validate, AppState};
-use crate::domain::{NewEndpoint, ServiceId};
+use crate::domain::{NewEndpoint, ServiceId, MAX_ENDPOINT_WHITELIST};
 use crate::store::{flows::endpoints as flows, EndpointFilter};
+
+/// An endpoint's `whitelist`: IPv4 addresses and CIDR blocks (400 `EndPoint.2044` otherwise), at
+/// most `MAX_ENDPOINT_WHITELIST` of them (400 `EndPoint.2045`).
+fn ip_whitelist(f: &Fields<'_>) -> Result<Option<Vec<String>>, ApiError> {
+    let Some(entries) = f.opt_strings("whitelist")? else {
+        return Ok(None);
+    };
+    if let Some(bad) = entries.iter().find(|w| !validate::ipv4_or_cidr(w)) {
+        return Err(ApiError::with(
+            ErrorCode::InvalidWhitelist,
+            format!("{bad:?} is neither an IPv4 address nor an IPv4 CIDR block."),
+        ));
+    }
+    if entries.len() > MAX_ENDPOINT_WHITELIST {
+        return Err(ApiError::with(
+            ErrorCode::EndpointWhitelistFull,
+            format!(
+                "whitelist holds {} entries; at most {MAX_ENDPOINT_WHITELIST} are allowed.",
+                entries.len()
+            ),
+        ));
+    }
+    Ok(Some(entries.into_iter().map(str::to_owned).collect()))
+}
 
 fn parse_new_endpoint(body: &Map<String, Value>, delay_ms: i64) -> Result<NewEndpoint, ApiError> {
     let f = Fields::new(body);
@@ -43,13 +67,7 @@ fn parse_new_endpoint(body: &Map<String, Value>, delay_ms: i64) -> Result<NewEnd
     let enable_dns = f.opt_bool("enable_dns").map_err(|_| {
         ApiError::with(ErrorCode::InvalidEnableDns, "enable_dns must be a boolean.")
     })?;
-    let whitelist = f.opt_strings("whitelist")?.unwrap_or_default();
-    if let Some(bad) = whitelist.iter().find(|w| !validate::ipv4_or_cidr(w)) {
-        return Err(ApiError::with(
-            ErrorCode::InvalidWhitelist,
-            format!("{bad:?} is neither an IPv4 address nor an IPv4 CIDR block."),
-        ));
-    }
+    let whitelist = ip_whitelist(&f)?.unwrap_or_default();
     Ok(NewEndpoint {
         endpoint_service_id,
         vpc_id,
@@ -57,7 +75,7 @@ fn parse_new_endpoint(body: &Map<String, Value>, delay_ms: i64) -> Result<NewEnd
         port_ip,
         enable_dns: enable_dns.unwrap_or(false),
         description: validate::description(&f, "description")?.unwrap_or_default(),
-        whitelist: whitelist.into_iter().map(str::to_owned).collect(),
+        whitelist,
         enable_whitelist: f.opt_bool("enable_whitelist")?.unwrap_or(false),
         tags: validate::tags(&f, "tags")?,
         routetables: f
@@ -128,6 +146,28 @@ pub async fn list_endpoint_info_details(
         })
         .await?;
     Ok(Json(render::endpoint(&endpoint, EndpointView::Detail)))
+}
+
+/// `PUT /v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}` (UpdateEndpointWhite): the endpoint's IP
+/// whitelist and whether it is enforced; an absent key keeps its value, an empty `whitelist`
+/// clears it.
+pub async fn update_endpoint_white(
+    State(state): State<AppState>,
+    ctx: Ctx<OfEndpoint>,
+) -> Result<Json<Value>, ApiError> {
+    let body = ctx.json()?;
+    let f = Fields::new(&body);
+    let whitelist = ip_whitelist(&f)?;
+    let enable_whitelist = f.opt_bool("enable_whitelist")?;
+    let endpoint = state
+        .run(flows::UpdateWhitelist {
+            project: ctx.project_id,
+            id: ctx.ids.endpoint_id,
+            whitelist,
+            enable_whitelist,
+        })
+        .await?;
+    Ok(Json(render::endpoint(&endpoint, EndpointView::White)))
 }
 
 /// `DELETE /v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}`: 204.

@@ -70,6 +70,8 @@ catalogue! {
     InvalidPortIp = "EndPoint.2041", BAD_REQUEST, "Invalid Port IP address.";
     PortIpInUse = "EndPoint.2042", BAD_REQUEST, "The Port IP is in use.";
     InvalidWhitelist = "EndPoint.2044", BAD_REQUEST, "Invalid whitelist.";
+    EndpointWhitelistFull = "EndPoint.2045", BAD_REQUEST,
+        "The maximum number of whitelist records has been reached.";
     EndpointFailed = "EndPoint.2047", BAD_REQUEST,
         "The VPC endpoint in the Failed status cannot be modified.";
     InvalidPermission = "EndPoint.3002", BAD_REQUEST, "Invalid permission.";

@@ -249,6 +249,7 @@ fn doc(op: Operation) -> Doc {
                 C::InvalidPortIp,
                 C::InvalidEnableDns,
                 C::InvalidWhitelist,
+                C::EndpointWhitelistFull,
                 C::ServiceMissing,
                 C::ServiceNotAvailable,
                 C::ConnectNotPermitted,
@@ -506,9 +507,27 @@ fn doc(op: Operation) -> Doc {
             conflict: WRITE_CONFLICT,
             ..BASE
         },
-        O::UpdateEndpointWhite => {
-            not_implemented(TAG_ENDPOINTS, "Update the IP whitelist of an endpoint")
-        }
+        O::UpdateEndpointWhite => Doc {
+            tag: TAG_ENDPOINTS,
+            summary: "Update the IP whitelist of an endpoint",
+            description: "`whitelist` replaces the endpoint's IP whitelist (an empty list clears \
+                          it) and `enable_whitelist` switches it on or off; an absent key keeps \
+                          its value, and `updated_at` moves only when something changes. At most \
+                          100 entries (400 `EndPoint.2045`). A `failed` endpoint cannot be \
+                          modified (400 `EndPoint.2047`); one being created or deleted answers \
+                          409.",
+            body: Some("UpdateEndpointWhiteRequest"),
+            success: Success::Json("EndpointWhite"),
+            bad_request: &[
+                C::InvalidWhitelist,
+                C::EndpointWhitelistFull,
+                C::EndpointFailed,
+            ],
+            not_found: true,
+            conflict: TRANSITION_CONFLICT,
+            conflict_when: TRANSITION_CONFLICT_WHEN,
+            ..BASE
+        },
         O::UpdateEndpointPolicy => not_implemented(TAG_ENDPOINTS, "Update an endpoint's policy"),
         O::DeleteEndpointPolicy => not_implemented(TAG_ENDPOINTS, "Delete an endpoint's policy"),
         O::UpdateEndpointRoutetable => {

@@ -87,6 +87,9 @@ pub enum EndpointView {
     Detail,
     /// An item of ListEndpoints: no `enable_status`, `specification_name`.
     ListItem,
+    /// UpdateEndpointWhite: no `routetables`, `description`, `enable_status`,
+    /// `specification_name` or `error` (the reference's key set of that answer).
+    White,
 }
 
 pub fn endpoint(e: &Endpoint, view: EndpointView) -> Value {
@@ -115,13 +118,15 @@ pub fn endpoint(e: &Endpoint, view: EndpointView) -> Value {
     put("tags", json!(e.tags));
     put("whitelist", json!(e.whitelist));
     put("enable_whitelist", json!(e.enable_whitelist));
-    put("routetables", json!(e.routetables));
-    put("description", json!(e.description));
+    if view != EndpointView::White {
+        put("routetables", json!(e.routetables));
+        put("description", json!(e.description));
+    }
     put("policy_statement", json!([]));
     if let Some(doc) = &e.policy_document {
         put("policy_document", doc.clone());
     }
-    if view != EndpointView::ListItem {
+    if !matches!(view, EndpointView::ListItem | EndpointView::White) {
         put("enable_status", json!("enable"));
         put("specification_name", json!("default"));
     }
@@ -129,7 +134,7 @@ pub fn endpoint(e: &Endpoint, view: EndpointView) -> Value {
         if e.enable_dns {
             put("dns_names", json!([dns_name(e)]));
         }
-        if e.status == ConnectionStatus::Failed {
+        if e.status == ConnectionStatus::Failed && view != EndpointView::White {
             put("error", json!(e.error));
         }
     }

@@ -261,7 +261,6 @@ impl Operation {
         !matches!(
             self,
             O::ListServicePublicDetails
-                | O::UpdateEndpointWhite
                 | O::UpdateEndpointPolicy
                 | O::DeleteEndpointPolicy
                 | O::UpdateEndpointRoutetable

@@ -21,7 +21,9 @@ pub use ids::{
     is_uuid, parse_path_id, parse_uuid, DomainId, EndpointId, PermissionId, ProjectId, ServiceId,
 };
 pub use model::*;
-pub use permission::{may_connect, Permission, PermissionType, MAX_WHITELIST};
+pub use permission::{
+    may_connect, Permission, PermissionType, MAX_ENDPOINT_WHITELIST, MAX_WHITELIST,
+};
 pub use seed::{DescriptionUpdate, SeedError};
 pub use status::{ConnectionAction, ConnectionStatus, ServiceStatus, TransitionError};
 pub use text::{Description, TextError, MAX_DESCRIPTION_CHARS};

@@ -116,6 +116,10 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
     pattern[p..].iter().all(|b| *b == b'*')
 }
 
+/// Most entries of an endpoint's IP whitelist (EndPoint.2045 past it). The reference names the
+/// limit without a number; vpcep's choice is documented in docs/api.md.
+pub const MAX_ENDPOINT_WHITELIST: usize = 100;
+
 /// Most whitelist entries one service may hold (EndPoint.3049 past it).
 pub const MAX_WHITELIST: usize = 500;
 

@@ -96,6 +96,15 @@ impl ConnectionStatus {
         }
     }
 
+    /// An endpoint's own settings (its IP whitelist) change only once it is settled and not
+    /// `failed`: EndPoint.2019 while it is created, 2018 while it is deleted, 2047 when failed.
+    pub fn check_endpoint_update(self) -> Result<(), TransitionError> {
+        match self {
+            Self::Failed => Err(TransitionError::Failed),
+            other => other.check_description_change(),
+        }
+    }
+
     /// Deleting an endpoint is refused while it is still being created or already being deleted.
     pub fn check_delete(self) -> Result<(), TransitionError> {
         self.check_description_change()
@@ -174,6 +183,19 @@ mod tests {
     use super::ConnectionAction::*;
     use super::ConnectionStatus::*;
     use super::*;
+
+    #[test]
+    fn an_endpoint_changes_its_settings_only_when_settled_and_not_failed() {
+        for s in ConnectionStatus::ALL {
+            let expected = match s {
+                Creating => Err(TransitionError::BeingCreated),
+                Deleting => Err(TransitionError::BeingDeleted),
+                Failed => Err(TransitionError::Failed),
+                _ => Ok(()),
+            };
+            assert_eq!(s.check_endpoint_update(), expected, "{s:?}");
+        }
+    }
 
     #[test]
     fn status_names_round_trip() {

@@ -194,6 +194,14 @@ pub trait EndpointRows: Send {
         now: i64,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     fn delete_endpoint(&mut self, id: &EndpointId) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Sets the endpoint's IP whitelist and whether it is enforced.
+    fn set_endpoint_whitelist(
+        &mut self,
+        id: &EndpointId,
+        whitelist: &[String],
+        enabled: bool,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     fn set_endpoint_failed(
         &mut self,
         id: &EndpointId,

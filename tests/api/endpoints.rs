@@ -435,3 +435,161 @@ async fn other_accounts_cannot_see_or_delete_an_endpoint() {
     app.get_endpoint(&ids[0]).await.ok();
     assert_eq!(app.connection(&sid, &ids[0]).await["status"], "accepted");
 }
+
+/// The keys of UpdateEndpointWhite's answer (the reference's key set for it).
+const WHITE_KEYS: &[&str] = &[
+    "id",
+    "service_type",
+    "status",
+    "active_status",
+    "endpoint_service_name",
+    "marker_id",
+    "endpoint_service_id",
+    "enable_dns",
+    "vpc_id",
+    "subnet_id",
+    "created_at",
+    "updated_at",
+    "project_id",
+    "tags",
+    "whitelist",
+    "enable_whitelist",
+    "policy_statement",
+];
+
+#[tokio::test]
+async fn update_white_replaces_clears_and_keeps_what_is_not_named() {
+    let app = TestApp::spawn();
+    let sid = app.new_service(false).await;
+    let ep = app.new_endpoint(&sid).await;
+    let eid = str_of(&ep["id"]);
+    let r = app
+        .update_endpoint_white(
+            &eid,
+            &json!({"whitelist": ["10.0.0.0/24", "192.168.1.7"], "enable_whitelist": true}),
+        )
+        .await;
+    let got = r.ok();
+    let mut keys = WHITE_KEYS.to_vec();
+    keys.push("ip");
+    assert_keys(got, &keys, "UpdateEndpointWhite");
+    assert_eq!(got["whitelist"], json!(["10.0.0.0/24", "192.168.1.7"]));
+    assert_eq!(got["enable_whitelist"], true);
+    assert_eq!(got["created_at"], ep["created_at"]);
+    let detail = app.get_endpoint(&eid).await.ok().clone();
+    assert_eq!(detail["whitelist"], got["whitelist"]);
+    assert_eq!(detail["enable_whitelist"], true);
+    assert_eq!(detail["updated_at"], got["updated_at"]);
+
+    // An absent key keeps its value; the same values again change nothing.
+    sleep_past_second().await;
+    let r = app
+        .update_endpoint_white(&eid, &json!({"enable_whitelist": true}))
+        .await;
+    assert_eq!(r.ok()["whitelist"], json!(["10.0.0.0/24", "192.168.1.7"]));
+    assert_eq!(r.ok()["updated_at"], detail["updated_at"]);
+    let r = app
+        .update_endpoint_white(&eid, &json!({"whitelist": ["10.0.0.0/24", "192.168.1.7"]}))
+        .await;
+    assert_eq!(r.ok()["updated_at"], detail["updated_at"]);
+
+    // An empty list clears the whitelist; switching it off keeps the list.
+    let r = app
+        .update_endpoint_white(&eid, &json!({"whitelist": []}))
+        .await;
+    assert_eq!(r.ok()["whitelist"], json!([]));
+    assert_eq!(r.ok()["enable_whitelist"], true);
+    assert_ne!(r.ok()["updated_at"], detail["updated_at"]);
+    let r = app
+        .update_endpoint_white(&eid, &json!({"enable_whitelist": false}))
+        .await;
+    assert_eq!(r.ok()["enable_whitelist"], false);
+    let listed = app.list_endpoints(&format!("id={eid}")).await;
+    assert_eq!(listed.ok()["endpoints"][0]["enable_whitelist"], false);
+}
+
+#[tokio::test]
+async fn update_white_refuses_bad_entries_too_many_and_other_tenants() {
+    let app = TestApp::spawn();
+    let sid = app.new_service(false).await;
+    let eid = str_of(&app.new_endpoint(&sid).await["id"]);
+    for bad in ["10.0.0.0/33", "10.0.0", "fe80::1", "host.example", ""] {
+        app.update_endpoint_white(&eid, &json!({"whitelist": [bad]}))
+            .await
+            .assert_error(400, "EndPoint.2044");
+    }
+    let many: Vec<String> = (0..101).map(|i| format!("10.0.{i}.0/24")).collect();
+    app.update_endpoint_white(&eid, &json!({ "whitelist": many }))
+        .await
+        .assert_error(400, "EndPoint.2045");
+    app.update_endpoint_white(&eid, &json!({ "whitelist": many[..100] }))
+        .await
+        .assert_status(200);
+    app.update_endpoint_white(&eid, &json!({"enable_whitelist": "yes"}))
+        .await
+        .assert_error(400, "EndPoint.0002");
+    // CreateEndpoint takes the same limit.
+    let mut body = endpoint_body(&sid);
+    body["whitelist"] = json!(many);
+    app.create_endpoint(&body)
+        .await
+        .assert_error(400, "EndPoint.2045");
+    // Another account, and the service's owner in another project, do not see the endpoint.
+    let stranger = app.as_(&app.new_account());
+    stranger
+        .update_endpoint_white(&eid, &json!({"whitelist": []}))
+        .await
+        .assert_error(404, "EndPoint.0005");
+    let sibling = app.as_(&app.new_project_in_owner_account());
+    sibling
+        .update_endpoint_white(&eid, &json!({"whitelist": []}))
+        .await
+        .assert_error(404, "EndPoint.0005");
+    app.update_endpoint_white(&uuid(), &json!({"whitelist": []}))
+        .await
+        .assert_error(404, "EndPoint.0005");
+    assert_eq!(
+        app.get_endpoint(&eid).await.ok()["whitelist"]
+            .as_array()
+            .map(Vec::len),
+        Some(100)
+    );
+}
+
+#[tokio::test]
+async fn update_white_waits_for_a_settled_endpoint_that_has_not_failed() {
+    let app = TestApp::spawn();
+    let sid = app.new_service(false).await;
+    let eid = str_of(&app.new_endpoint(&sid).await["id"]);
+    let url = app.project_url("").replacen("/v1/", "/_vpcep/v1/", 1)
+        + &format!("/vpc-endpoints/{eid}/fail");
+    let r = reqwest::Client::new()
+        .post(url)
+        .header("X-Auth-Token", app.token())
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    app.update_endpoint_white(&eid, &json!({"whitelist": ["10.0.0.1"]}))
+        .await
+        .assert_error(400, "EndPoint.2047");
+
+    let slow = TestApp::with_args(&["--transition-delay", "2500ms"]);
+    let sid = slow.new_service(false).await;
+    for _ in 0..80 {
+        if slow.get_service(&sid).await.ok()["status"] == "available" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let created = slow
+        .create_endpoint(&endpoint_body(&sid))
+        .await
+        .ok()
+        .clone();
+    assert_eq!(created["status"], "creating");
+    slow.update_endpoint_white(&str_of(&created["id"]), &json!({"whitelist": []}))
+        .await
+        .assert_error(409, "EndPoint.2019");
+}

@@ -506,6 +506,7 @@ fn valid_body(op: &Op, ids: &Ids) -> Option<String> {
         "CreateEndpointService" => service_body(false),
         "UpdateEndpointService" => json!({"description": "x"}),
         "UpdateEndpointServiceName" => json!({"endpoint_service_name": "x"}),
+        "UpdateEndpointWhite" => json!({"whitelist": ["10.0.0.0/24"]}),
         "CreateEndpoint" => endpoint_body(ids.get("vpc_endpoint_service_id")),
         "AcceptOrRejectEndpoint" => json!({"action": "receive", "endpoints": [eid]}),
         "UpdateEndpointConnectionsDesc" => {

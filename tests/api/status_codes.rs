@@ -567,11 +567,7 @@ async fn unimplemented_operations_are_501() {
             format!("/vpc-endpoints/{eid}/policy"),
             Some(json!({"policy_document": {}})),
         ),
-        (
-            Method::PUT,
-            format!("/vpc-endpoints/{eid}"),
-            Some(json!({"whitelist": [], "enable_whitelist": false})),
-        ),
+        (Method::DELETE, format!("/vpc-endpoints/{eid}/policy"), None),
         (Method::GET, "/vpc-endpoint-services/public".into(), None),
         (
             Method::PUT,

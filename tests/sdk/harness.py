@@ -85,6 +85,8 @@ ERROR_TEXT = {
     "EndPoint.2013": "The endpoint does not belong to the endpoint service.",
     "EndPoint.2017": "Invalid endpoint ID.",
     "EndPoint.2031": "Only one endpoint is allowed.",
+    "EndPoint.2044": "Invalid whitelist.",
+    "EndPoint.2045": "The maximum number of whitelist records has been reached.",
     "EndPoint.3002": "Invalid permission.",
     "EndPoint.3006": "The endpoint service is being used.",
     "EndPoint.3036": "Invalid permissions.",

@@ -1,5 +1,5 @@
 """Endpoints (the consumer's side) through the SDK: CreateEndpoint, ListEndpoints,
-ListEndpointInfoDetails, DeleteEndpoint."""
+ListEndpointInfoDetails, UpdateEndpointWhite, DeleteEndpoint."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from huaweicloudsdkvpcep.v1 import (
     ListEndpointInfoDetailsRequest,
     ListEndpointsRequest,
     ListServiceConnectionsRequest,
+    UpdateEndpointWhiteRequest,
+    UpdateEndpointWhiteRequestBody,
 )
 
 from harness import (
@@ -28,6 +30,41 @@ from harness import (
 
 def endpoint_detail(sdk, endpoint_id):
     return sdk.list_endpoint_info_details(ListEndpointInfoDetailsRequest(vpc_endpoint_id=endpoint_id))
+
+
+def update_white(sdk, endpoint_id, **body):
+    return sdk.update_endpoint_white(UpdateEndpointWhiteRequest(
+        vpc_endpoint_id=endpoint_id, body=UpdateEndpointWhiteRequestBody(**body)))
+
+
+def test_update_white_sets_and_clears_the_whitelist_in_the_sdk_types(owner, sibling):
+    svc = create_service(owner, approval_enabled=False)
+    ep = create_endpoint(sibling, svc.id)
+    got = update_white(sibling, ep.id, whitelist=["10.0.0.0/24", "192.168.0.9"], enable_whitelist=True)
+    assert got.status_code == 200
+    assert got.id == ep.id
+    assert (got.whitelist, got.enable_whitelist) == (["10.0.0.0/24", "192.168.0.9"], True)
+    assert got.endpoint_service_name == svc.service_name
+    assert_sdk_time(got.updated_at, "updated_at")
+    seen = endpoint_detail(sibling, ep.id)
+    assert (seen.whitelist, seen.enable_whitelist) == (got.whitelist, True)
+    # What the Terraform provider sends when a whitelist is removed: both keys, an empty list.
+    got = update_white(sibling, ep.id, whitelist=[], enable_whitelist=False)
+    assert (got.whitelist, got.enable_whitelist) == ([], False)
+
+
+def test_update_white_refuses_bad_entries_and_other_tenants(owner, sibling, stranger):
+    svc = create_service(owner, approval_enabled=False)
+    ep = create_endpoint(sibling, svc.id)
+    with sdk_error(sibling, 400, "EndPoint.2044"):
+        update_white(sibling, ep.id, whitelist=["10.0.0.0/40"])
+    with sdk_error(sibling, 400, "EndPoint.2045"):
+        update_white(sibling, ep.id, whitelist=[f"10.1.{i}.0/24" for i in range(101)])
+    with sdk_error(stranger, 404, "EndPoint.0005"):
+        update_white(stranger, ep.id, whitelist=[])
+    with sdk_error(owner, 404, "EndPoint.0005"):
+        update_white(owner, ep.id, whitelist=[])
+    assert endpoint_detail(sibling, ep.id).whitelist == []
 
 
 def test_create_endpoint_to_a_service_without_approval_is_accepted_in_the_sdk_types(owner, sibling):

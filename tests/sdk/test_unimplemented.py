@@ -25,8 +25,6 @@ from huaweicloudsdkvpcep.v1 import (
     UpdateEndpointPolicyRequestBody,
     UpdateEndpointRoutetableRequest,
     UpdateEndpointRoutetableRequestBody,
-    UpdateEndpointWhiteRequest,
-    UpdateEndpointWhiteRequestBody,
     UpgradeEndpointRequest,
     UpgradeEndpointRequestBody,
     UpgradeEndpointServiceRequest,
@@ -38,8 +36,6 @@ from harness import UNKNOWN_ID, both_algorithms, create_endpoint, create_service
 UNIMPLEMENTED = {
     "ListServicePublicDetails": ("list_service_public_details",
                                  lambda s, e: ListServicePublicDetailsRequest(limit=10)),
-    "UpdateEndpointWhite": ("update_endpoint_white", lambda s, e: UpdateEndpointWhiteRequest(
-        vpc_endpoint_id=e, body=UpdateEndpointWhiteRequestBody(whitelist=["10.0.0.0/24"], enable_whitelist=True))),
     "UpdateEndpointPolicy": ("update_endpoint_policy", lambda s, e: UpdateEndpointPolicyRequest(
         vpc_endpoint_id=e, body=UpdateEndpointPolicyRequestBody(policy_statement=[PolicyStatement(
             effect="Allow", action=["obs:*:*"], resource=["obs:*:*:*:*/*"])]))),
@@ -76,6 +72,7 @@ def test_the_table_covers_every_sdk_operation_vpcep_lacks():
         "list_service_permissions_details", "list_specified_version_details", "list_version_details",
         "update_endpoint_connections_desc", "update_endpoint_service",
         "update_endpoint_service_name", "update_endpoint_service_permission_desc",
+        "update_endpoint_white",
     }
     from huaweicloudsdkvpcep.v1 import VpcepClient
 

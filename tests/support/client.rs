@@ -203,6 +203,12 @@ impl Caller {
         self.call(Method::GET, &path, None).await
     }
 
+    // UpdateEndpointWhite
+    pub async fn update_endpoint_white(&self, id: &str, body: &Value) -> Resp {
+        self.call(Method::PUT, &format!("/vpc-endpoints/{id}"), Some(body))
+            .await
+    }
+
     // ListEndpointInfoDetails
     pub async fn get_endpoint(&self, id: &str) -> Resp {
         self.call(Method::GET, &format!("/vpc-endpoints/{id}"), None)

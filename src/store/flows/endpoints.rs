@@ -152,6 +152,44 @@ impl Flow for Delete {
     }
 }
 
+/// UpdateEndpointWhite: `whitelist` replaces the IP whitelist (an empty list clears it) and
+/// `enable_whitelist` switches it on or off; an absent one keeps its value. Only a settled
+/// endpoint that is not `failed` changes; `updated_at` moves only when something changes.
+pub struct UpdateWhitelist {
+    pub project: ProjectId,
+    pub id: EndpointId,
+    pub whitelist: Option<Vec<String>>,
+    pub enable_whitelist: Option<bool>,
+}
+
+impl Flow for UpdateWhitelist {
+    type Output = Endpoint;
+    const ACCESS: Access = Access::Write;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<Endpoint> {
+        tx.endpoint_status(&self.project, &self.id)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .check_endpoint_update()
+            .map_err(StoreError::Transition)?;
+        let mut endpoint = tx
+            .endpoint(&self.project, &self.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let whitelist = self.whitelist.as_ref().unwrap_or(&endpoint.whitelist);
+        let enabled = self.enable_whitelist.unwrap_or(endpoint.enable_whitelist);
+        if *whitelist == endpoint.whitelist && enabled == endpoint.enable_whitelist {
+            return Ok(endpoint);
+        }
+        let now = time::now();
+        tx.set_endpoint_whitelist(&self.id, whitelist, enabled, now)
+            .await?;
+        endpoint.whitelist = whitelist.clone();
+        endpoint.enable_whitelist = enabled;
+        endpoint.updated_at = now;
+        Ok(endpoint)
+    }
+}
+
 /// Fault injection: the endpoint (and its connection) becomes `failed` with `error`. The caller
 /// is the endpoint's project or the owner of its service.
 pub struct Fail {

@@ -226,6 +226,24 @@ impl<C: GenericClient> EndpointRows for PgTx<'_, C> {
         Ok(())
     }
 
+    async fn set_endpoint_whitelist(
+        &mut self,
+        id: &EndpointId,
+        whitelist: &[String],
+        enabled: bool,
+        now: i64,
+    ) -> StoreResult<()> {
+        x(
+            self.c,
+            "UPDATE endpoints SET whitelist = $1, enable_whitelist = $2, updated_at = $3
+             WHERE id = $4",
+            &[&to_json(&whitelist)?, &enabled, &now, &id.as_str()],
+        )
+        .await
+        .map_err(pg_error)?;
+        Ok(())
+    }
+
     async fn set_endpoint_failed(
         &mut self,
         id: &EndpointId,

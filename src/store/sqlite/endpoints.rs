@@ -206,6 +206,21 @@ impl EndpointRows for SqliteTx<'_> {
             .map(drop)
     }
 
+    async fn set_endpoint_whitelist(
+        &mut self,
+        id: &EndpointId,
+        whitelist: &[String],
+        enabled: bool,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.exec(
+            "UPDATE endpoints SET whitelist = ?1, enable_whitelist = ?2, updated_at = ?3
+             WHERE id = ?4",
+            params![to_json(&whitelist)?, enabled, now, id.as_str()],
+        )
+        .map(drop)
+    }
+
     async fn set_endpoint_failed(
         &mut self,
         id: &EndpointId,
