@@ -171,6 +171,12 @@ pub struct ServeArgs {
     /// Most connections one seed request may update.
     #[arg(long, env = "VPCEP_MAX_BATCH", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_batch: u32,
+    /// Most endpoint services one project may hold (ListQuotaDetails; 400 `EndPoint.1018` past it).
+    #[arg(long, env = "VPCEP_QUOTA_ENDPOINT_SERVICES", default_value_t = 100)]
+    pub quota_endpoint_services: u64,
+    /// Most endpoints one project may hold (ListQuotaDetails; 400 `EndPoint.1018` past it).
+    #[arg(long, env = "VPCEP_QUOTA_ENDPOINTS", default_value_t = 150)]
+    pub quota_endpoints: u64,
     /// Largest request body accepted, in bytes (413 above).
     #[arg(long, env = "VPCEP_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -294,6 +300,8 @@ pub struct Settings {
     pub transition_delay: Duration,
     /// `POST /_vpcep/reset` may wipe the database (`--allow-reset`, `--ephemeral`).
     pub allow_reset: bool,
+    /// Each project's limits.
+    pub quotas: crate::domain::Quotas,
 }
 
 impl Settings {
@@ -314,6 +322,10 @@ impl From<&ServeArgs> for Settings {
             max_in_flight: a.max_in_flight as usize,
             transition_delay: a.transition_delay,
             allow_reset: a.allow_reset || a.ephemeral,
+            quotas: crate::domain::Quotas {
+                endpoint_services: a.quota_endpoint_services,
+                endpoints: a.quota_endpoints,
+            },
         }
     }
 }

@@ -94,6 +94,7 @@ async fn check_backend(name: &str, store: SharedStore, set_row: SetRow) {
             owner: tenant(),
             region: "r".into(),
             new: new_service(),
+            quota: 10,
         })
         .await
         .expect("service");
@@ -104,6 +105,7 @@ async fn check_backend(name: &str, store: SharedStore, set_row: SetRow) {
             .run(endpoints::Create {
                 consumer: tenant(),
                 new: new_endpoint(&service_id),
+                quota: 10,
             })
             .await
             .expect("endpoint");

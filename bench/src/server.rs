@@ -101,6 +101,10 @@ impl Server {
         let mut child = command(bin)
             .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
             .args(extra_args)
+            // The scenarios create far more than a project's default quotas allow; a
+            // `--server-arg=--quota-endpoints=N` still overrides these.
+            .env("VPCEP_QUOTA_ENDPOINTS", "1000000000000")
+            .env("VPCEP_QUOTA_ENDPOINT_SERVICES", "1000000000000")
             .env("VPCEP_LOG", log_filter)
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file))

@@ -6,8 +6,8 @@ use super::error::ApiError;
 use super::extract::Ctx;
 use super::routes::{Operation as O, Route};
 use super::{
-    connections, endpoints, faults, health, iam, openapi, permissions, reset, services, versions,
-    AppState,
+    connections, endpoints, faults, health, iam, openapi, permissions, quotas, reset, services,
+    versions, AppState,
 };
 
 fn filter(method: &str) -> MethodFilter {
@@ -39,6 +39,7 @@ pub(super) fn method_router(route: &Route) -> MethodRouter<AppState> {
         O::ListEndpointInfoDetails => on(f, endpoints::list_endpoint_info_details),
         O::DeleteEndpoint => on(f, endpoints::delete_endpoint),
         O::UpdateEndpointWhite => on(f, endpoints::update_endpoint_white),
+        O::ListQuotaDetails => on(f, quotas::list_quota_details),
         O::ListServiceConnections => on(f, connections::list_service_connections),
         O::AcceptOrRejectEndpoint => on(f, connections::accept_or_reject_endpoint),
         O::UpdateEndpointConnectionsDesc => on(f, connections::update_endpoint_connections_desc),

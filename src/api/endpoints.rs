@@ -100,6 +100,7 @@ pub async fn create_endpoint(
         .run(flows::Create {
             consumer: ctx.tenant,
             new,
+            quota: state.settings.quotas.endpoints,
         })
         .await?;
     Ok(Json(render::endpoint(&endpoint, EndpointView::Create)))

@@ -53,6 +53,7 @@ catalogue! {
     InvalidVpcId = "EndPoint.0020", BAD_REQUEST, "Invalid VPC ID.";
     InvalidMarkerId = "EndPoint.0021", BAD_REQUEST, "Invalid marker_id.";
     InvalidSubnetId = "EndPoint.0023", BAD_REQUEST, "Invalid subnet_id.";
+    QuotaExceeded = "EndPoint.1018", BAD_REQUEST, "Quota exceeded.";
     ServiceMissing = "EndPoint.2003", BAD_REQUEST, "The endpoint service does not exist.";
     ServiceNotAvailable = "EndPoint.2004", BAD_REQUEST, "The endpoint service is unavailable.";
     SubnetIdEmpty = "EndPoint.2010", BAD_REQUEST, "The input parameter subnet ID is empty.";
@@ -257,6 +258,13 @@ impl From<StoreError> for ApiError {
                 "Delete the endpoints connected to it first.",
             ),
             StoreError::ServiceStateForbids => ApiError::new(C::ServiceStateForbids),
+            StoreError::QuotaExceeded(kind) => ApiError::with(
+                C::QuotaExceeded,
+                format!(
+                    "The project holds its quota of {} resources (ListQuotaDetails shows it).",
+                    kind.as_str()
+                ),
+            ),
             StoreError::ServiceBusy => ApiError::with(
                 C::SystemError,
                 "The endpoint service is being created or deleted.",

@@ -10,6 +10,7 @@ mod faults;
 mod iam;
 mod openapi;
 mod permissions;
+mod quotas;
 mod render;
 mod reset;
 pub mod routes;

@@ -533,7 +533,18 @@ fn doc(op: Operation) -> Doc {
         O::UpdateEndpointRoutetable => {
             not_implemented(TAG_ENDPOINTS, "Update an endpoint's route tables")
         }
-        O::ListQuotaDetails => not_implemented(TAG_QUOTAS, "Show the caller's quotas"),
+        O::ListQuotaDetails => Doc {
+            tag: TAG_QUOTAS,
+            summary: "Show the caller's quotas",
+            description: "Each kind's quota and how many resources of that kind the project \
+                          holds, in any state: `endpoint` and `endpoint_service`, or only the \
+                          kind `type` names. The quotas are server settings \
+                          (`--quota-endpoints`, default 150; `--quota-endpoint-services`, default \
+                          100); a create past one answers 400 `EndPoint.1018`.",
+            query: &["quota_type"],
+            success: Success::Json("ListQuotaDetailsResponse"),
+            ..BASE
+        },
         O::AddEndpointServiceServerResource => {
             not_implemented(TAG_SERVICES, "Add backend resources to an endpoint service")
         }

@@ -264,7 +264,6 @@ impl Operation {
                 | O::UpdateEndpointPolicy
                 | O::DeleteEndpointPolicy
                 | O::UpdateEndpointRoutetable
-                | O::ListQuotaDetails
                 | O::AddEndpointServiceServerResource
                 | O::UpgradeEndpointService
                 | O::UpgradeEndpoint

@@ -117,6 +117,7 @@ pub async fn create_endpoint_service(
             owner: ctx.tenant,
             region: state.settings.region.clone(),
             new,
+            quota: state.settings.quotas.endpoint_services,
         })
         .await?;
     Ok(Json(render::service(&service, ServiceView::Write)))

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod model;
 pub mod permission;
+pub mod quota;
 pub mod seed;
 pub mod status;
 pub mod text;
@@ -24,6 +25,7 @@ pub use model::*;
 pub use permission::{
     may_connect, Permission, PermissionType, MAX_ENDPOINT_WHITELIST, MAX_WHITELIST,
 };
+pub use quota::{QuotaKind, Quotas};
 pub use seed::{DescriptionUpdate, SeedError};
 pub use status::{ConnectionAction, ConnectionStatus, ServiceStatus, TransitionError};
 pub use text::{Description, TextError, MAX_DESCRIPTION_CHARS};

@@ -11,7 +11,9 @@ pub mod tx;
 
 use std::sync::Arc;
 
-use crate::domain::{ConnectionStatus, Permission, ServiceId, ServiceStatus, TransitionError};
+use crate::domain::{
+    ConnectionStatus, Permission, QuotaKind, ServiceId, ServiceStatus, TransitionError,
+};
 use flows::Flow;
 
 /// What can go wrong in the store, in terms the HTTP layer maps to the error catalogue in one place
@@ -48,6 +50,9 @@ pub enum StoreError {
     /// No free address is left in the VPC's automatic range (EndPoint.2042 as well).
     #[error("no free address")]
     NoFreeAddress,
+    /// The project holds as many resources of the kind as its quota allows (EndPoint.1018).
+    #[error("quota of {0:?} exceeded")]
+    QuotaExceeded(QuotaKind),
     /// A whitelist would grow past its maximum (EndPoint.3049).
     #[error("whitelist full")]
     WhitelistFull,

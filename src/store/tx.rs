@@ -11,8 +11,8 @@ use std::future::Future;
 use crate::domain::lifecycle::Start;
 use crate::domain::{
     Connection, ConnectionStatus, Credential, DescriptionUpdate, Endpoint, EndpointId,
-    EndpointService, NewEndpoint, PermissionRecord, Port, ProjectId, QueryError, ServiceError,
-    ServiceId, ServiceStatus, Tenant,
+    EndpointService, NewEndpoint, PermissionRecord, Port, ProjectId, QueryError, QuotaKind,
+    ServiceError, ServiceId, ServiceStatus, Tenant,
 };
 use crate::store::list::ListQuery;
 use crate::store::{Page, PageRequest, ResetCounts, StoreResult};
@@ -338,6 +338,12 @@ pub trait PermissionRows: Send {
 }
 
 pub trait LifecycleRows: Send {
+    /// How many resources of `kind` the project holds (in any state).
+    fn count_of_project(
+        &mut self,
+        project: &ProjectId,
+        kind: QuotaKind,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
     /// Takes one failure from the project's fault plan, if it has any left.
     fn take_fault(
         &mut self,

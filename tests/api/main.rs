@@ -17,6 +17,7 @@ mod isolation;
 mod lifecycle;
 mod openapi;
 mod permissions;
+mod quotas;
 mod reset;
 mod seed;
 mod services;

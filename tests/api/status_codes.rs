@@ -561,7 +561,6 @@ async fn unimplemented_operations_are_501() {
     let sid = app.new_service(false).await;
     let eid = str_of(&app.new_endpoint(&sid).await["id"]);
     let cases: Vec<(Method, String, Option<Value>)> = vec![
-        (Method::GET, "/quotas".into(), None),
         (
             Method::PUT,
             format!("/vpc-endpoints/{eid}/policy"),

@@ -80,6 +80,7 @@ ERROR_TEXT = {
     "EndPoint.0018": "Invalid sort_dir.",
     "EndPoint.0019": "Invalid status.",
     "EndPoint.0021": "Invalid marker_id.",
+    "EndPoint.1018": "Quota exceeded.",
     "EndPoint.2003": "The endpoint service does not exist.",
     "EndPoint.2012": "You have no permission to connect to the VPC endpoint service.",
     "EndPoint.2013": "The endpoint does not belong to the endpoint service.",

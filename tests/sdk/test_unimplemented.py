@@ -13,7 +13,6 @@ from huaweicloudsdkvpcep.v1 import (
     DeleteEndpointPolicyRequest,
     ListEndpointInfoDetailsRequest,
     ListQueryProjectResourceTagsRequest,
-    ListQuotaDetailsRequest,
     ListResourceInstancesRequest,
     ListServiceDetailsRequest,
     ListServicePublicDetailsRequest,
@@ -42,7 +41,6 @@ UNIMPLEMENTED = {
     "DeleteEndpointPolicy": ("delete_endpoint_policy", lambda s, e: DeleteEndpointPolicyRequest(vpc_endpoint_id=e)),
     "UpdateEndpointRoutetable": ("update_endpoint_routetable", lambda s, e: UpdateEndpointRoutetableRequest(
         vpc_endpoint_id=e, body=UpdateEndpointRoutetableRequestBody(routetables=[UNKNOWN_ID]))),
-    "ListQuotaDetails": ("list_quota_details", lambda s, e: ListQuotaDetailsRequest(type="endpoint")),
     "AddEndpointServiceServerResource": (
         "add_endpoint_service_server_resource", lambda s, e: AddEndpointServiceServerResourceRequest(
             vpc_endpoint_service_id=s, body=AddEndpointServiceServerResourceRequestBody(
@@ -67,7 +65,7 @@ def test_the_table_covers_every_sdk_operation_vpcep_lacks():
         "accept_or_reject_endpoint", "add_or_remove_service_permissions",
         "batch_add_endpoint_service_permissions", "batch_remove_endpoint_service_permissions",
         "create_endpoint", "create_endpoint_service", "delete_endpoint", "delete_endpoint_service",
-        "list_endpoint_info_details", "list_endpoint_service", "list_endpoints",
+        "list_endpoint_info_details", "list_endpoint_service", "list_endpoints", "list_quota_details",
         "list_service_connections", "list_service_describe_details", "list_service_details",
         "list_service_permissions_details", "list_specified_version_details", "list_version_details",
         "update_endpoint_connections_desc", "update_endpoint_service",
@@ -99,4 +97,4 @@ def test_an_unimplemented_operation_is_501_0001(owner, operation):
 def test_an_unimplemented_operation_authenticates_first(server, algorithm):
     forged = server.sdk(server.owner, algorithm=algorithm, secret_key="wrong")
     with sdk_error(forged, 401, "EndPoint.0003"):
-        forged.list_quota_details(ListQuotaDetailsRequest())
+        forged.list_query_project_resource_tags(ListQueryProjectResourceTagsRequest(resource_type="endpoint"))

@@ -28,6 +28,7 @@ pub fn table_texts(code: &str) -> &'static [&'static str] {
         "EndPoint.0018" => &["Invalid sort_dir."],
         "EndPoint.0019" => &["Invalid status."],
         "EndPoint.0021" => &["Invalid marker_id."],
+        "EndPoint.1018" => &["Quota exceeded."],
         "EndPoint.2003" => &["The endpoint service does not exist."],
         "EndPoint.2004" => &["The endpoint service is unavailable."],
         "EndPoint.2012" => &["You have no permission to connect to the VPC endpoint service."],

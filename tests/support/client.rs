@@ -203,6 +203,12 @@ impl Caller {
         self.call(Method::GET, &path, None).await
     }
 
+    // ListQuotaDetails
+    pub async fn quotas(&self, query: &str) -> Resp {
+        let path = Self::with_query("/quotas".into(), query);
+        self.call(Method::GET, &path, None).await
+    }
+
     // UpdateEndpointWhite
     pub async fn update_endpoint_white(&self, id: &str, body: &Value) -> Resp {
         self.call(Method::PUT, &format!("/vpc-endpoints/{id}"), Some(body))

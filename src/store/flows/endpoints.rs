@@ -1,11 +1,11 @@
 //! Endpoints as their consumer manages them, and the same rows seen as connections by the
 //! service's owner (accept, reject, and the seed operation).
 
-use super::{require_service, Access, Flow};
+use super::{check_quota, require_service, Access, Flow};
 use crate::domain::{
     address, ids::new_uuid, lifecycle, may_connect, seed, time, Connection, ConnectionAction,
-    DescriptionUpdate, Endpoint, EndpointId, NewEndpoint, ProjectId, QueryError, SeedError,
-    ServiceId, Tenant,
+    DescriptionUpdate, Endpoint, EndpointId, NewEndpoint, ProjectId, QueryError, QuotaKind,
+    SeedError, ServiceId, Tenant,
 };
 use crate::store::list::ListQuery;
 use crate::store::tx::{EndpointInsert, Lock, Tx};
@@ -43,6 +43,8 @@ async fn address<T: Tx>(tx: &mut T, vpc_id: &str, requested: Option<u32>) -> Sto
 pub struct Create {
     pub consumer: Tenant,
     pub new: NewEndpoint,
+    /// The consumer's project's quota of endpoints.
+    pub quota: u64,
 }
 
 impl Flow for Create {
@@ -66,6 +68,7 @@ impl Flow for Create {
         if !service.status.accepts_connections() {
             return Err(StoreError::ServiceNotAvailable);
         }
+        check_quota(tx, &consumer.project_id, QuotaKind::Endpoint, self.quota).await?;
         let port_ip = address(tx, &new.vpc_id, new.port_ip).await?;
         let fault = tx.take_fault(&consumer.project_id).await?;
         let start = lifecycle::endpoint_start(

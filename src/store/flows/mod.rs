@@ -10,13 +10,15 @@ pub mod credentials;
 pub mod endpoints;
 pub mod lifecycle;
 pub mod permissions;
+pub mod quotas;
 pub mod services;
 
 use std::future::Future;
 
 use super::tx::Tx;
 use super::{StoreError, StoreResult};
-use crate::domain::{ProjectId, ServiceId};
+use crate::domain::quota::has_room;
+use crate::domain::{ProjectId, QuotaKind, ServiceId};
 
 /// What kind of transaction a flow needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,5 +50,23 @@ pub(crate) async fn require_service<T: Tx>(
         Ok(())
     } else {
         Err(StoreError::NotFound)
+    }
+}
+
+/// EndPoint.1018 unless `project` may create one more resource of `kind`. Creates in one
+/// project count one at a time (on PostgreSQL, through any node), so concurrent creates cannot
+/// pass the quota together.
+pub(crate) async fn check_quota<T: Tx>(
+    tx: &mut T,
+    project: &ProjectId,
+    kind: QuotaKind,
+    quota: u64,
+) -> StoreResult<()> {
+    tx.serialize(&format!("vpcep-quota:{}:{project}", kind.as_str()))
+        .await?;
+    if has_room(tx.count_of_project(project, kind).await?, quota) {
+        Ok(())
+    } else {
+        Err(StoreError::QuotaExceeded(kind))
     }
 }

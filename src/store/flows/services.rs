@@ -1,10 +1,10 @@
 //! Endpoint services, as their owner manages them, and the lookup consumers make before
 //! connecting.
 
-use super::{Access, Flow};
+use super::{check_quota, Access, Flow};
 use crate::domain::{
     compose_service_name, ids::new_uuid, lifecycle, ports_clash_with_any, time, EndpointService,
-    NewService, Port, ProjectId, ServiceError, ServiceId, ServicePatch, Tenant,
+    NewService, Port, ProjectId, QuotaKind, ServiceError, ServiceId, ServicePatch, Tenant,
 };
 use crate::store::list::ListQuery;
 use crate::store::tx::{Lock, StoredService, Tx};
@@ -45,6 +45,8 @@ pub struct Create {
     pub owner: Tenant,
     pub region: String,
     pub new: NewService,
+    /// The owner's project's quota of endpoint services.
+    pub quota: u64,
 }
 
 impl Flow for Create {
@@ -52,6 +54,13 @@ impl Flow for Create {
     const ACCESS: Access = Access::Write;
     async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<EndpointService> {
         let (owner, new) = (&self.owner, &self.new);
+        check_quota(
+            tx,
+            &owner.project_id,
+            QuotaKind::EndpointService,
+            self.quota,
+        )
+        .await?;
         check_ports_free(tx, &owner.project_id, &new.port_id, &new.ports, None).await?;
         let fault = tx.take_fault(&owner.project_id).await?;
         let start = lifecycle::service_start(fault.is_some(), new.delay_ms, time::now_ms());

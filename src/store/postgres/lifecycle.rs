@@ -2,13 +2,25 @@
 
 use deadpool_postgres::GenericClient;
 
-use super::rows::{col, q_opt, x};
+use super::rows::{col, q_one, q_opt, x};
 use super::{pg_error, PgTx};
-use crate::domain::{ProjectId, QueryError};
+use crate::domain::{ProjectId, QueryError, QuotaKind};
 use crate::store::tx::LifecycleRows;
 use crate::store::{ResetCounts, StoreResult};
 
 impl<C: GenericClient> LifecycleRows for PgTx<'_, C> {
+    async fn count_of_project(&mut self, project: &ProjectId, kind: QuotaKind) -> StoreResult<u64> {
+        let row = q_one(
+            self.c,
+            "SELECT COALESCE(SUM(count), 0)::BIGINT FROM project_resource_counts
+             WHERE project_id = $1 AND kind = $2",
+            &[&project.as_str(), &kind.as_str()],
+        )
+        .await
+        .map_err(pg_error)?;
+        Ok(u64::try_from(col::<i64>(&row, 0)?).unwrap_or(0))
+    }
+
     /// Row-locked, so two nodes never take the same failure.
     async fn take_fault(&mut self, project: &ProjectId) -> StoreResult<Option<QueryError>> {
         let project_id = project.as_str();

@@ -53,6 +53,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_sharded_connection_counts",
         include_str!("../migrations/postgres/0005_sharded_connection_counts.sql"),
     ),
+    (
+        "0006_project_counts",
+        include_str!("../migrations/postgres/0006_project_counts.sql"),
+    ),
 ];
 
 /// Attempts of a transaction that keeps failing with a serialization failure or a deadlock.

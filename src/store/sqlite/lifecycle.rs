@@ -3,11 +3,24 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::{db_error, SqliteTx};
-use crate::domain::{ProjectId, QueryError};
+use crate::domain::{ProjectId, QueryError, QuotaKind};
 use crate::store::tx::LifecycleRows;
 use crate::store::{ResetCounts, StoreResult};
 
 impl LifecycleRows for SqliteTx<'_> {
+    async fn count_of_project(&mut self, project: &ProjectId, kind: QuotaKind) -> StoreResult<u64> {
+        self.c
+            .prepare_cached(
+                "SELECT COALESCE(SUM(count), 0) FROM project_resource_counts
+                 WHERE project_id = ?1 AND kind = ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row([project.as_str(), kind.as_str()], |r| r.get::<_, i64>(0))
+            })
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(db_error)
+    }
+
     async fn take_fault(&mut self, project: &ProjectId) -> StoreResult<Option<QueryError>> {
         let plan: Option<(i64, String, String)> = self
             .c

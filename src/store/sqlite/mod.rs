@@ -44,6 +44,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_sharded_connection_counts",
         include_str!("../migrations/sqlite/0005_sharded_connection_counts.sql"),
     ),
+    (
+        "0006_project_counts",
+        include_str!("../migrations/sqlite/0006_project_counts.sql"),
+    ),
 ];
 
 /// Read connections kept open; two cores serve more than enough readers with this.
