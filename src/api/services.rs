@@ -10,7 +10,7 @@ use super::error::{ApiError, ErrorCode};
 use super::extract::{Ctx, Fields, OfService, QueryParams};
 use super::render::{self, ServiceView};
 use super::{validate, AppState};
-use crate::domain::{NewService, ServiceId, ServicePatch, ServiceStatus};
+use crate::domain::{EndpointService, NewService, ServiceId, ServicePatch, ServiceStatus};
 use crate::store::{flows::services as flows, DescribeBy, ServiceFilter};
 
 const SERVER_TYPES: [&str; 3] = ["VM", "VIP", "LB"];
@@ -39,15 +39,36 @@ fn tcp_proxy(f: &Fields<'_>) -> Result<Option<String>, ApiError> {
 }
 
 /// `service_name`: `None` when absent, `Some(None)` for `""`.
-fn short_name(f: &Fields<'_>) -> Result<Option<Option<String>>, ApiError> {
-    match f.opt_str("service_name")? {
+/// A short name at `key`: 0..16 of `[A-Za-z0-9_-]` (400 `EndPoint.3076` otherwise); `Some(None)`
+/// for an empty one, which removes the short name.
+fn short_name(f: &Fields<'_>, key: &str) -> Result<Option<Option<String>>, ApiError> {
+    match f.opt_str(key)? {
         None => Ok(None),
         Some(s) if validate::service_name(s) => Ok(Some((!s.is_empty()).then(|| s.to_owned()))),
         Some(_) => Err(ApiError::with(
             ErrorCode::InvalidServiceName,
-            "service_name must be at most 16 letters, digits, '_' or '-'.",
+            format!(
+                "{} must be at most 16 letters, digits, '_' or '-'.",
+                f.path(key)
+            ),
         )),
     }
+}
+
+/// Applies `patch` to the service of the path (the rules of `flows::Update`).
+async fn update(
+    state: &AppState,
+    ctx: Ctx<OfService>,
+    patch: ServicePatch,
+) -> Result<EndpointService, ApiError> {
+    state
+        .run(flows::Update {
+            project: ctx.project_id,
+            id: ctx.ids.service_id,
+            region: state.settings.region.clone(),
+            patch,
+        })
+        .await
 }
 
 fn ip(f: &Fields<'_>) -> Result<Option<String>, ApiError> {
@@ -88,7 +109,7 @@ fn parse_new_service(body: &Map<String, Value>, delay_ms: i64) -> Result<NewServ
         Some(_) => return Err(ApiError::param("ip_version must be ipv4 or ipv6.")),
     };
     Ok(NewService {
-        name: short_name(&f)?.flatten(),
+        name: short_name(&f, "service_name")?.flatten(),
         port_id,
         vpc_id,
         server_type,
@@ -186,7 +207,7 @@ pub async fn update_endpoint_service(
     let f = Fields::new(&body);
     let patch = ServicePatch {
         approval_enabled: f.opt_bool("approval_enabled")?,
-        name: short_name(&f)?,
+        name: short_name(&f, "service_name")?,
         ports: validate::ports(&f, "ports")?,
         port_id: f
             .opt_str("port_id")?
@@ -196,14 +217,7 @@ pub async fn update_endpoint_service(
         description: validate::description(&f, "description")?,
         ip: ip(&f)?,
     };
-    let service = state
-        .run(flows::Update {
-            project: ctx.project_id,
-            id: ctx.ids.service_id,
-            region: state.settings.region.clone(),
-            patch,
-        })
-        .await?;
+    let service = update(&state, ctx, patch).await?;
     Ok(Json(render::service(&service, ServiceView::Write)))
 }
 
@@ -217,27 +231,13 @@ pub async fn update_endpoint_service_name(
 ) -> Result<Json<Value>, ApiError> {
     let body = ctx.json()?;
     let f = Fields::new(&body);
-    let name = f
-        .opt_str("endpoint_service_name")?
+    let name = short_name(&f, "endpoint_service_name")?
         .ok_or_else(|| f.missing("endpoint_service_name"))?;
-    if !validate::service_name(name) {
-        return Err(ApiError::with(
-            ErrorCode::InvalidServiceName,
-            "endpoint_service_name must be at most 16 letters, digits, '_' or '-'.",
-        ));
-    }
     let patch = ServicePatch {
-        name: Some((!name.is_empty()).then(|| name.to_owned())),
+        name: Some(name),
         ..ServicePatch::default()
     };
-    let service = state
-        .run(flows::Update {
-            project: ctx.project_id,
-            id: ctx.ids.service_id,
-            region: state.settings.region.clone(),
-            patch,
-        })
-        .await?;
+    let service = update(&state, ctx, patch).await?;
     Ok(Json(json!({"endpoint_service_name": service.service_name})))
 }
 
