@@ -244,51 +244,18 @@ pub trait ConnectionRows: Send {
         query: &ListQuery,
         page: PageRequest,
     ) -> impl Future<Output = StoreResult<Page<Connection>>> + Send;
-    /// The connections of `service` named by `updates`, row-locked for update, as they are
-    /// (any order); `None` when `project` has no such service.
-    fn find_connections(
-        &mut self,
-        project: &ProjectId,
-        service: &ServiceId,
-        updates: &[DescriptionUpdate],
-    ) -> impl Future<Output = StoreResult<Option<Vec<Connection>>>> + Send;
-    fn set_descriptions(
-        &mut self,
-        changes: &[(&EndpointId, &str)],
-        now: i64,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// The seed's one step: [`ConnectionRows::find_connections`], then, only when
-    /// `domain::seed::allowed` says so, the changed descriptions written with `updated_at =
-    /// now`. Returns the connections as they were. A backend may do this in one statement
-    /// (PostgreSQL does, evaluating the same rule in SQL).
+    /// The seed's one step: finds the connections of `service` named by `updates` (row-locked
+    /// for update) and, only when `domain::seed::allowed` says so, writes each description that
+    /// differs, with `updated_at = now`. Returns the connections as they were, in any order;
+    /// `None` when `project` has no such service. SQLite asks the rule in Rust; PostgreSQL
+    /// evaluates the same rule inside one statement (`tests/store_rules.rs` checks they agree).
     fn find_and_update_descriptions(
         &mut self,
         project: &ProjectId,
         service: &ServiceId,
         updates: &[DescriptionUpdate],
         now: i64,
-    ) -> impl Future<Output = StoreResult<Option<Vec<Connection>>>> + Send {
-        async move {
-            let Some(found) = self.find_connections(project, service, updates).await? else {
-                return Ok(None);
-            };
-            if crate::domain::seed::allowed(&found, updates) {
-                let changes: Vec<(&EndpointId, &str)> = updates
-                    .iter()
-                    .filter(|u| {
-                        found.iter().any(|c| {
-                            c.id == u.id.as_str() && c.description != u.description.as_str()
-                        })
-                    })
-                    .map(|u| (&u.id, u.description.as_str()))
-                    .collect();
-                if !changes.is_empty() {
-                    self.set_descriptions(&changes, now).await?;
-                }
-            }
-            Ok(Some(found))
-        }
-    }
+    ) -> impl Future<Output = StoreResult<Option<Vec<Connection>>>> + Send;
 }
 
 pub trait PermissionRows: Send {

@@ -270,22 +270,6 @@ impl<C: GenericClient> EndpointRows for PgTx<'_, C> {
     }
 }
 
-/// The named connections of a service (`$3`), found and locked as [`SEED_UPDATE`] finds them,
-/// with whether the service (`$1`) is in the project `$2`; one row of NULLs when none was found.
-const FIND_CONNECTIONS: &str = "WITH svc AS (
-         SELECT id FROM endpoint_services WHERE id = $1 AND project_id = $2
-     ), found AS (
-         SELECT e.id, e.marker_id, e.created_at, e.updated_at, e.domain_id, e.status,
-                e.connection_description, e.error
-         FROM endpoints e
-         WHERE e.endpoint_service_id = (SELECT id FROM svc) AND e.id = ANY($3::text[])
-         ORDER BY e.id
-         FOR UPDATE
-     )
-     SELECT f.id, f.marker_id, f.created_at, f.updated_at, f.domain_id, f.status,
-            f.connection_description, f.error, v.service_found
-     FROM (SELECT EXISTS (SELECT 1 FROM svc) AS service_found) v LEFT JOIN found f ON true";
-
 /// The seed operation (docs/api.md §1) in one statement, so one round trip in autocommit: it proves
 /// the service is the caller's, finds and locks the named connections (in id order, so two
 /// writers never deadlock), and writes the changed descriptions only if every id is one of the
@@ -322,8 +306,8 @@ const SEED_UPDATE: &str = "WITH svc AS (
             f.connection_description, f.error, v.service_found
      FROM verdict v LEFT JOIN found f ON true";
 
-/// The connections a [`FIND_CONNECTIONS`] or [`SEED_UPDATE`] answer holds; `None` when the
-/// service was not found.
+/// The connections a [`SEED_UPDATE`] answer holds (as they were); `None` when the service was
+/// not found.
 fn found_connections(rows: &[Row]) -> StoreResult<Option<Vec<Connection>>> {
     let Some(first) = rows.first() else {
         return Err(StoreError::Internal(
@@ -427,44 +411,6 @@ impl<C: GenericClient> ConnectionRows for PgTx<'_, C> {
         rows::page(self.c, &LIST_CONNECTIONS, query, page, rows::connection).await
     }
 
-    async fn find_connections(
-        &mut self,
-        project: &ProjectId,
-        service: &ServiceId,
-        updates: &[DescriptionUpdate],
-    ) -> StoreResult<Option<Vec<Connection>>> {
-        let (ids, _) = ids_and_texts(updates);
-        let rows = q(
-            self.c,
-            FIND_CONNECTIONS,
-            &[&service.as_str(), &project.as_str(), &ids],
-        )
-        .await
-        .map_err(pg_error)?;
-        found_connections(&rows)
-    }
-
-    async fn set_descriptions(
-        &mut self,
-        changes: &[(&EndpointId, &str)],
-        now: i64,
-    ) -> StoreResult<()> {
-        let (ids, texts): (Vec<&str>, Vec<&str>) = changes
-            .iter()
-            .map(|(id, text)| (id.as_str(), *text))
-            .unzip();
-        x(
-            self.c,
-            "UPDATE endpoints e SET connection_description = u.description, updated_at = $3
-             FROM unnest($1::text[], $2::text[]) AS u(id, description)
-             WHERE e.id = u.id",
-            &[&ids, &texts, &now],
-        )
-        .await
-        .map_err(pg_error)?;
-        Ok(())
-    }
-
     /// [`SEED_UPDATE`]: one statement, so one round trip in autocommit.
     async fn find_and_update_descriptions(
         &mut self,
@@ -474,7 +420,6 @@ impl<C: GenericClient> ConnectionRows for PgTx<'_, C> {
         now: i64,
     ) -> StoreResult<Option<Vec<Connection>>> {
         let (ids, texts) = ids_and_texts(updates);
-        let changeable = &*CHANGEABLE;
         let rows = q(
             self.c,
             SEED_UPDATE,
@@ -483,7 +428,7 @@ impl<C: GenericClient> ConnectionRows for PgTx<'_, C> {
                 &project.as_str(),
                 &ids,
                 &texts,
-                &changeable,
+                &*CHANGEABLE,
                 &now,
             ],
         )

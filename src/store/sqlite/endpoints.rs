@@ -5,8 +5,8 @@ use rusqlite::{params, OptionalExtension, Row};
 use super::rows::{self, connection_status, json, json_opt, to_json};
 use super::{db_error, SqliteTx};
 use crate::domain::{
-    format_ipv4, Connection, ConnectionStatus, DescriptionUpdate, Endpoint, EndpointId, ProjectId,
-    QueryError, ServiceId, AUTO_IP_FIRST, AUTO_IP_LAST,
+    format_ipv4, seed, Connection, ConnectionStatus, DescriptionUpdate, Endpoint, EndpointId,
+    ProjectId, QueryError, ServiceId, AUTO_IP_FIRST, AUTO_IP_LAST,
 };
 use crate::store::list::{ListQuery, ListSql};
 use crate::store::tx::{ConnectionRows, EndpointInsert, EndpointRows, ServiceRows};
@@ -330,13 +330,15 @@ impl ConnectionRows for SqliteTx<'_> {
         )
     }
 
-    /// One indexed lookup per id that also proves the service is the caller's; only when one
-    /// finds nothing is the service itself looked up.
-    async fn find_connections(
+    /// One indexed lookup per id, which also proves the service is the caller's; only when one
+    /// finds nothing is the service itself looked up. When every id is found, the rows are in
+    /// request order, so each pairs with its update.
+    async fn find_and_update_descriptions(
         &mut self,
         project: &ProjectId,
         service: &ServiceId,
         updates: &[DescriptionUpdate],
+        now: i64,
     ) -> StoreResult<Option<Vec<Connection>>> {
         let mut found = Vec::with_capacity(updates.len());
         {
@@ -352,27 +354,25 @@ impl ConnectionRows for SqliteTx<'_> {
                 }
             }
         }
-        if found.len() < updates.len() && !self.service_exists(project, service).await? {
-            return Ok(None);
+        if found.len() < updates.len() {
+            let exists = self.service_exists(project, service).await?;
+            return Ok(exists.then_some(found));
+        }
+        if seed::allowed(&found, updates) {
+            let mut stmt = self
+                .c
+                .prepare_cached(
+                    "UPDATE endpoints SET connection_description = ?1, updated_at = ?2
+                     WHERE id = ?3",
+                )
+                .map_err(db_error)?;
+            for (c, u) in found.iter().zip(updates) {
+                if c.description != u.description.as_str() {
+                    stmt.execute(params![u.description.as_str(), now, c.id])
+                        .map_err(db_error)?;
+                }
+            }
         }
         Ok(Some(found))
-    }
-
-    async fn set_descriptions(
-        &mut self,
-        changes: &[(&EndpointId, &str)],
-        now: i64,
-    ) -> StoreResult<()> {
-        let mut stmt = self
-            .c
-            .prepare_cached(
-                "UPDATE endpoints SET connection_description = ?1, updated_at = ?2 WHERE id = ?3",
-            )
-            .map_err(db_error)?;
-        for (id, description) in changes {
-            stmt.execute(params![description, now, id.as_str()])
-                .map_err(db_error)?;
-        }
-        Ok(())
     }
 }
