@@ -7,8 +7,9 @@ use super::extract::Ctx;
 use super::routes::{Operation as O, Route};
 use super::{
     connections, endpoints, faults, health, iam, openapi, permissions, quotas, reset, services,
-    versions, AppState,
+    tags, versions, AppState,
 };
+use crate::domain::tags::ResourceKind;
 
 fn filter(method: &str) -> MethodFilter {
     match method {
@@ -16,6 +17,29 @@ fn filter(method: &str) -> MethodFilter {
         "PUT" => MethodFilter::PUT,
         "DELETE" => MethodFilter::DELETE,
         _ => MethodFilter::GET,
+    }
+}
+
+/// A tag operation's handler, given the resource type its path names.
+fn tag_route(f: MethodFilter, route: &Route) -> MethodRouter<AppState> {
+    let Some(kind) = ResourceKind::of_path(route.path) else {
+        let path = route.path;
+        return on(f, move |_ctx: Ctx| async move {
+            Err::<(), _>(ApiError::internal(&format!(
+                "{path} names no resource type"
+            )))
+        });
+    };
+    match route.operation {
+        O::BatchAddOrRemoveResourceInstance => on(f, move |state, ctx| {
+            tags::batch_add_or_remove_resource_instance(state, ctx, kind)
+        }),
+        O::ListQueryProjectResourceTags => on(f, move |state, ctx| {
+            tags::list_query_project_resource_tags(state, ctx, kind)
+        }),
+        _ => on(f, move |state, ctx| {
+            tags::list_resource_instances(state, ctx, kind)
+        }),
     }
 }
 
@@ -62,6 +86,9 @@ pub(super) fn method_router(route: &Route) -> MethodRouter<AppState> {
         O::InjectServiceFailure => on(f, faults::inject_service_failure),
         O::InjectCreationFailures => on(f, faults::inject_creation_failures),
         O::Reset => on(f, reset::reset),
+        O::BatchAddOrRemoveResourceInstance
+        | O::ListQueryProjectResourceTags
+        | O::ListResourceInstances => tag_route(f, route),
         op => {
             let name = op.name();
             on(f, move |_ctx: Ctx| async move {

@@ -94,6 +94,8 @@ catalogue! {
     TagInvalid = "EndPoint.3068", BAD_REQUEST,
         "Tag keys and values should meet relevant requirements.";
     TagLimit = "EndPoint.3069", BAD_REQUEST, "The maximum number of tags has been reached.";
+    InvalidResourceType = "EndPoint.3070", BAD_REQUEST, "Invalid resource type.";
+    TagValueDuplicated = "EndPoint.3071", BAD_REQUEST, "The tag value cannot be duplicated.";
     TagKeySize = "EndPoint.3072", BAD_REQUEST, "The tag key size is invalid.";
     TagValueSize = "EndPoint.3073", BAD_REQUEST, "The tag value size is invalid.";
     PortLimit = "EndPoint.3074", BAD_REQUEST, "The maximum of ports has been reached.";
@@ -275,6 +277,13 @@ impl From<StoreError> for ApiError {
                 ApiError::with(C::PortIpInUse, "No free address is left in this VPC.")
             }
             StoreError::PortsConflict => ApiError::new(C::PortsConflict),
+            StoreError::TooManyTags => ApiError::with(
+                C::TagLimit,
+                format!(
+                    "A resource carries at most {} tags.",
+                    crate::domain::tags::MAX_TAGS_PER_RESOURCE
+                ),
+            ),
             StoreError::WhitelistFull => ApiError::with(
                 C::WhitelistFull,
                 format!(

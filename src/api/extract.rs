@@ -119,6 +119,21 @@ impl RouteIds for OfEndpoint {
     }
 }
 
+/// `.../{resource_type}/{resource_id}/tags/action`: a service or endpoint id, checked by the
+/// handler once it knows which.
+#[derive(Debug)]
+pub struct OfResource {
+    pub resource_id: String,
+}
+
+impl RouteIds for OfResource {
+    fn take(ids: &mut PathIds) -> Option<Self> {
+        Some(Self {
+            resource_id: ids.resource_id.take()?,
+        })
+    }
+}
+
 impl RouteIds for OfPermission {
     fn take(ids: &mut PathIds) -> Option<Self> {
         Some(Self {
@@ -181,6 +196,7 @@ pub struct PathIds {
     service_id: Option<ServiceId>,
     endpoint_id: Option<EndpointId>,
     permission_id: Option<PermissionId>,
+    resource_id: Option<String>,
 }
 
 /// A handler whose route lacks the ids it takes: a bug of the route table.
@@ -236,6 +252,11 @@ impl PathIds {
                     ids.permission_id = Some(
                         PermissionId::from_path(&value)
                             .ok_or_else(|| invalid(ErrorCode::ParameterError))?,
+                    )
+                }
+                "resource_id" => {
+                    ids.resource_id = Some(
+                        parse_path_id(&value).ok_or_else(|| invalid(ErrorCode::ParameterError))?,
                     )
                 }
                 _ => {

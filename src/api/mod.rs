@@ -16,6 +16,7 @@ mod reset;
 pub mod routes;
 mod services;
 mod state;
+mod tags;
 mod validate;
 mod versions;
 

@@ -550,13 +550,63 @@ fn doc(op: Operation) -> Doc {
         }
         O::UpgradeEndpointService => not_implemented(TAG_SERVICES, "Upgrade an endpoint service"),
         O::UpgradeEndpoint => not_implemented(TAG_ENDPOINTS, "Upgrade an endpoint"),
-        O::BatchAddOrRemoveResourceInstance => {
-            not_implemented(TAG_TAGS, "Add or remove tags of a resource")
-        }
-        O::ListQueryProjectResourceTags => {
-            not_implemented(TAG_TAGS, "List the tags of the caller's resources")
-        }
-        O::ListResourceInstances => not_implemented(TAG_TAGS, "Find resources by tag"),
+        O::BatchAddOrRemoveResourceInstance => Doc {
+            tag: TAG_TAGS,
+            summary: "Add or remove tags of a service or endpoint",
+            description: "The path names the resource type (`endpoint_service` or `endpoint`) \
+                          and one of the caller's resources of that type. `create` adds each \
+                          tag (a key the resource has gets the new value); `delete` removes \
+                          each key, or with a value only that pair. These are the tags the \
+                          resource was created with and that it shows. A resource carries at \
+                          most 20 tags (400 `EndPoint.3069`, nothing changed). 204 without a \
+                          body.",
+            body: Some("BatchAddOrRemoveResourceInstanceRequest"),
+            success: Success::NoContent,
+            bad_request: &[
+                C::InvalidAction,
+                C::TagEmpty,
+                C::TagKeyDuplicated,
+                C::TagInvalid,
+                C::TagLimit,
+                C::TagKeySize,
+                C::TagValueSize,
+            ],
+            not_found: true,
+            conflict: WRITE_CONFLICT,
+            ..BASE
+        },
+        O::ListQueryProjectResourceTags => Doc {
+            tag: TAG_TAGS,
+            summary: "List the tags on the caller's resources of one type",
+            description: "Every tag key on the project's services (`endpoint_service`) or \
+                          endpoints (`endpoint`), sorted, each with its distinct values, sorted. \
+                          Other tenants' resources never count.",
+            success: Success::Json("ListQueryProjectResourceTagsResponse"),
+            ..BASE
+        },
+        O::ListResourceInstances => Doc {
+            tag: TAG_TAGS,
+            summary: "Find the caller's resources of one type by tag",
+            description: "`filter` answers a page of the project's services or endpoints that \
+                          pass every filter given, newest first, and how many pass in all; \
+                          `count` answers only that number. `tags` and `not_tags` combine their \
+                          keys with AND, `tags_any` and `not_tags_any` with OR; a key's values \
+                          are OR-ed, and no values means any value.",
+            body: Some("ListResourceInstancesRequest"),
+            success: Success::Json("ListResourceInstancesResponse"),
+            bad_request: &[
+                C::InvalidAction,
+                C::InvalidLimit,
+                C::InvalidOffset,
+                C::TagEmpty,
+                C::TagKeyDuplicated,
+                C::TagLimit,
+                C::TagValueDuplicated,
+                C::TagKeySize,
+                C::TagValueSize,
+            ],
+            ..BASE
+        },
         O::InjectEndpointFailure => Doc {
             tag: TAG_FAULTS,
             summary: "Make an endpoint and its connection `failed`",

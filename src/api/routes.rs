@@ -267,9 +267,6 @@ impl Operation {
                 | O::AddEndpointServiceServerResource
                 | O::UpgradeEndpointService
                 | O::UpgradeEndpoint
-                | O::BatchAddOrRemoveResourceInstance
-                | O::ListQueryProjectResourceTags
-                | O::ListResourceInstances
         )
     }
 

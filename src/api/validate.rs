@@ -13,8 +13,8 @@ use crate::domain::{parse_uuid, text::check_text, Port, Tag, MAX_DESCRIPTION_CHA
 
 /// At most 200 port mappings per request (the reference's `PortList` rules).
 pub const MAX_PORTS: usize = 200;
-/// At most 20 tags on a resource at creation.
-pub const MAX_TAGS: usize = 20;
+/// At most 20 tags on a resource at creation (the same limit as the tag operations').
+pub const MAX_TAGS: usize = crate::domain::tags::MAX_TAGS_PER_RESOURCE;
 
 /// A description field: 0..512 characters, no `<`, `>` or control characters.
 pub fn description(f: &Fields<'_>, key: &str) -> Result<Option<String>, ApiError> {
@@ -140,34 +140,7 @@ pub fn tags(f: &Fields<'_>, key: &str) -> Result<Vec<Tag>, ApiError> {
         let tf = Fields::nested(obj, &path);
         let k = tf.opt_str("key")?.unwrap_or("");
         let v = tf.opt_str("value")?.unwrap_or("");
-        if k.is_empty() {
-            return Err(ApiError::with(
-                ErrorCode::TagEmpty,
-                format!("{path}.key is empty."),
-            ));
-        }
-        if k.chars().count() > 128 {
-            return Err(ApiError::with(
-                ErrorCode::TagKeySize,
-                format!("{path}.key is longer than 128 characters."),
-            ));
-        }
-        if v.chars().count() > 255 {
-            return Err(ApiError::with(
-                ErrorCode::TagValueSize,
-                format!("{path}.value is longer than 255 characters."),
-            ));
-        }
-        if k.starts_with("_sys_")
-            || k.trim() != k
-            || !k.chars().all(|c| tag_char_ok(c, false))
-            || !v.chars().all(|c| tag_char_ok(c, true))
-        {
-            return Err(ApiError::with(
-                ErrorCode::TagInvalid,
-                format!("{path} has characters that are not allowed."),
-            ));
-        }
+        check_tag(&path, k, v)?;
         if !keys.insert(k) {
             return Err(ApiError::with(
                 ErrorCode::TagKeyDuplicated,
@@ -180,6 +153,40 @@ pub fn tags(f: &Fields<'_>, key: &str) -> Result<Vec<Tag>, ApiError> {
         });
     }
     Ok(out)
+}
+
+/// One tag's key and value: EndPoint.3066 for an empty key, 3072/3073 for sizes, 3068 for a
+/// character that is not allowed, a key starting with `_sys_` or padded with spaces.
+pub fn check_tag(path: &str, k: &str, v: &str) -> Result<(), ApiError> {
+    if k.is_empty() {
+        return Err(ApiError::with(
+            ErrorCode::TagEmpty,
+            format!("{path}.key is empty."),
+        ));
+    }
+    if k.chars().count() > 128 {
+        return Err(ApiError::with(
+            ErrorCode::TagKeySize,
+            format!("{path}.key is longer than 128 characters."),
+        ));
+    }
+    if v.chars().count() > 255 {
+        return Err(ApiError::with(
+            ErrorCode::TagValueSize,
+            format!("{path}.value is longer than 255 characters."),
+        ));
+    }
+    if k.starts_with("_sys_")
+        || k.trim() != k
+        || !k.chars().all(|c| tag_char_ok(c, false))
+        || !v.chars().all(|c| tag_char_ok(c, true))
+    {
+        return Err(ApiError::with(
+            ErrorCode::TagInvalid,
+            format!("{path} has characters that are not allowed."),
+        ));
+    }
+    Ok(())
 }
 
 /// A dotted-quad IPv4 address.

@@ -14,6 +14,7 @@ pub mod permission;
 pub mod quota;
 pub mod seed;
 pub mod status;
+pub mod tags;
 pub mod text;
 pub mod time;
 

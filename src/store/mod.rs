@@ -53,6 +53,9 @@ pub enum StoreError {
     /// The project holds as many resources of the kind as its quota allows (EndPoint.1018).
     #[error("quota of {0:?} exceeded")]
     QuotaExceeded(QuotaKind),
+    /// A resource would carry more tags than allowed (EndPoint.3069).
+    #[error("too many tags")]
+    TooManyTags,
     /// A whitelist would grow past its maximum (EndPoint.3049).
     #[error("whitelist full")]
     WhitelistFull,

@@ -9,10 +9,11 @@
 use std::future::Future;
 
 use crate::domain::lifecycle::Start;
+use crate::domain::tags::{ResourceKind, Tagged};
 use crate::domain::{
     Connection, ConnectionStatus, Credential, DescriptionUpdate, Endpoint, EndpointId,
     EndpointService, NewEndpoint, PermissionRecord, Port, ProjectId, QueryError, QuotaKind,
-    ServiceError, ServiceId, ServiceStatus, Tenant,
+    ServiceError, ServiceId, ServiceStatus, Tag, Tenant,
 };
 use crate::store::list::ListQuery;
 use crate::store::{Page, PageRequest, ResetCounts, StoreResult};
@@ -50,7 +51,13 @@ pub struct EndpointInsert<'a> {
 
 /// One transaction of a backend.
 pub trait Tx:
-    CredentialRows + ServiceRows + EndpointRows + ConnectionRows + PermissionRows + LifecycleRows
+    CredentialRows
+    + ServiceRows
+    + EndpointRows
+    + ConnectionRows
+    + PermissionRows
+    + LifecycleRows
+    + TagRows
 {
     /// Makes flows that name the same `key` run one at a time until this transaction ends
     /// (PostgreSQL: a transaction-scoped advisory lock; SQLite: a no-op, its one writer already
@@ -332,4 +339,28 @@ pub trait LifecycleRows: Send {
     ) -> impl Future<Output = StoreResult<u64>> + Send;
     /// Removes every service, endpoint, whitelist record and fault plan.
     fn reset_all(&mut self) -> impl Future<Output = StoreResult<ResetCounts>> + Send;
+}
+
+pub trait TagRows: Send {
+    /// The tags of the resource `id` of `kind` in `project`, row-locked for update; `None` when
+    /// `project` has no such resource.
+    fn resource_tags(
+        &mut self,
+        project: &ProjectId,
+        kind: ResourceKind,
+        id: &str,
+    ) -> impl Future<Output = StoreResult<Option<Vec<Tag>>>> + Send;
+    fn set_resource_tags(
+        &mut self,
+        kind: ResourceKind,
+        id: &str,
+        tags: &[Tag],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Every resource of `kind` in `project` with its name and tags, newest first (the order of
+    /// the list operations).
+    fn tagged_resources(
+        &mut self,
+        project: &ProjectId,
+        kind: ResourceKind,
+    ) -> impl Future<Output = StoreResult<Vec<Tagged>>> + Send;
 }

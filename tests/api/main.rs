@@ -25,3 +25,4 @@ mod signer;
 mod signing;
 mod startup;
 mod status_codes;
+mod tags;

@@ -522,6 +522,10 @@ fn valid_body(op: &Op, ids: &Ids) -> Option<String> {
             json!({"permissions": [{"id": ids.get("permission_id")}]})
         }
         "UpdateEndpointServicePermissionDesc" => json!({"permission": {"description": "x"}}),
+        "BatchAddOrRemoveResourceInstance" => {
+            json!({"action": "create", "tags": [{"key": "k", "value": "v"}]})
+        }
+        "ListResourceInstances" => json!({"action": "filter"}),
         _ => return op.has_body().then(|| "{}".to_owned()),
     };
     Some(body.to_string())

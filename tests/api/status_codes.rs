@@ -573,12 +573,6 @@ async fn unimplemented_operations_are_501() {
             format!("/vpc-endpoints/{eid}/routetables"),
             Some(json!({"routetables": []})),
         ),
-        (Method::GET, "/endpoint_service/tags".into(), None),
-        (
-            Method::POST,
-            format!("/endpoint/{eid}/tags/action"),
-            Some(json!({"action": "create", "tags": []})),
-        ),
     ];
     for (method, rest, body) in &cases {
         let r = app.call(method.clone(), rest, body.as_ref()).await;

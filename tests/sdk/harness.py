@@ -92,6 +92,18 @@ ERROR_TEXT = {
     "EndPoint.3006": "The endpoint service is being used.",
     "EndPoint.3036": "Invalid permissions.",
     "EndPoint.3062": "Invalid endpoint service ID.",
+    "EndPoint.3066": "The tag cannot be empty.",
+    "EndPoint.3067": "The tag key cannot be duplicated.",
+    "EndPoint.3068": "Tag keys and values should meet relevant requirements.",
+    "EndPoint.3069": "The maximum number of tags has been reached.",
+    "EndPoint.3071": "The tag value cannot be duplicated.",
+    "EndPoint.3072": "The tag key size is invalid.",
+    "EndPoint.3073": "The tag value size is invalid.",
+    "EndPoint.1019": "Invalid route table ID.",
+    "EndPoint.2039": "The route table is being used by another VPC endpoint.",
+    "EndPoint.2040": "The VPC endpoint has no route table bound.",
+    "EndPoint.2048": "The VPC endpoint policy is invalid.",
+    "EndPoint.2049": "The VPC endpoint has no policy associated.",
     "EndPoint.3076": "Invalid service name.",
 }
 

@@ -8,17 +8,11 @@ import pytest
 from huaweicloudsdkvpcep.v1 import (
     AddEndpointServiceServerResourceRequest,
     AddEndpointServiceServerResourceRequestBody,
-    BatchAddOrRemoveResourceInstanceRequest,
-    BatchAddOrRemoveResourceInstanceRequestBody,
     DeleteEndpointPolicyRequest,
     ListEndpointInfoDetailsRequest,
-    ListQueryProjectResourceTagsRequest,
-    ListResourceInstancesRequest,
     ListServiceDetailsRequest,
     ListServicePublicDetailsRequest,
     PolicyStatement,
-    QueryResourceInstanceTagsBody,
-    ResourceTag,
     ServerResource,
     UpdateEndpointPolicyRequest,
     UpdateEndpointPolicyRequestBody,
@@ -49,20 +43,14 @@ UNIMPLEMENTED = {
                                lambda s, e: UpgradeEndpointServiceRequest(vpc_endpoint_service_id=s)),
     "UpgradeEndpoint": ("upgrade_endpoint", lambda s, e: UpgradeEndpointRequest(
         vpc_endpoint_id=e, body=UpgradeEndpointRequestBody(action="start"))),
-    "BatchAddOrRemoveResourceInstance": (
-        "batch_add_or_remove_resource_instance", lambda s, e: BatchAddOrRemoveResourceInstanceRequest(
-            resource_type="endpoint_service", resource_id=s, body=BatchAddOrRemoveResourceInstanceRequestBody(
-                tags=[ResourceTag(key="team", value="web")], action="create"))),
-    "ListQueryProjectResourceTags": ("list_query_project_resource_tags",
-                                     lambda s, e: ListQueryProjectResourceTagsRequest(resource_type="endpoint")),
-    "ListResourceInstances": ("list_resource_instances", lambda s, e: ListResourceInstancesRequest(
-        resource_type="endpoint_service", body=QueryResourceInstanceTagsBody(action="filter"))),
 }
 
 
 def test_the_table_covers_every_sdk_operation_vpcep_lacks():
     implemented = {
         "accept_or_reject_endpoint", "add_or_remove_service_permissions",
+        "batch_add_or_remove_resource_instance", "list_query_project_resource_tags",
+        "list_resource_instances",
         "batch_add_endpoint_service_permissions", "batch_remove_endpoint_service_permissions",
         "create_endpoint", "create_endpoint_service", "delete_endpoint", "delete_endpoint_service",
         "list_endpoint_info_details", "list_endpoint_service", "list_endpoints", "list_quota_details",
@@ -97,4 +85,4 @@ def test_an_unimplemented_operation_is_501_0001(owner, operation):
 def test_an_unimplemented_operation_authenticates_first(server, algorithm):
     forged = server.sdk(server.owner, algorithm=algorithm, secret_key="wrong")
     with sdk_error(forged, 401, "EndPoint.0003"):
-        forged.list_query_project_resource_tags(ListQueryProjectResourceTagsRequest(resource_type="endpoint"))
+        forged.list_service_public_details(ListServicePublicDetailsRequest(limit=10))

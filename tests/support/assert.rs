@@ -45,6 +45,19 @@ pub fn table_texts(code: &str) -> &'static [&'static str] {
         "EndPoint.3045" => {
             &["Other properties cannot be modified in the current endpoint service state."]
         }
+        "EndPoint.3066" => &["The tag cannot be empty."],
+        "EndPoint.3067" => &["The tag key cannot be duplicated."],
+        "EndPoint.3068" => &["Tag keys and values should meet relevant requirements."],
+        "EndPoint.3069" => &["The maximum number of tags has been reached."],
+        "EndPoint.3070" => &["Invalid resource type."],
+        "EndPoint.3071" => &["The tag value cannot be duplicated."],
+        "EndPoint.3072" => &["The tag key size is invalid."],
+        "EndPoint.3073" => &["The tag value size is invalid."],
+        "EndPoint.1019" => &["Invalid route table ID."],
+        "EndPoint.2039" => &["The route table is being used by another VPC endpoint."],
+        "EndPoint.2040" => &["The VPC endpoint has no route table bound."],
+        "EndPoint.2048" => &["The VPC endpoint policy is invalid."],
+        "EndPoint.2049" => &["The VPC endpoint has no policy associated."],
         "EndPoint.3076" => &["Invalid service name."],
         other => panic!("no table text known to the tests for {other}"),
     }

@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod permissions;
 pub mod quotas;
 pub mod services;
+pub mod tags;
 
 use std::future::Future;
 

@@ -21,6 +21,7 @@ mod lifecycle;
 mod permissions;
 mod rows;
 mod services;
+mod tags;
 
 use std::time::Duration;
 

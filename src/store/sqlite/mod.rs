@@ -8,6 +8,7 @@ mod permissions;
 mod readers;
 mod rows;
 mod services;
+mod tags;
 mod writer;
 
 use std::path::{Path, PathBuf};
