@@ -6,8 +6,13 @@ use serde_json::json;
 
 use crate::api::render_for_cli;
 use crate::auth;
-use crate::config::{CredentialFormat, CredentialsCommand, DatabaseArg, InjectCommand, ServeArgs};
+use crate::config::{
+    CredentialFormat, CredentialsCommand, DatabaseArg, InjectCommand, PublicServicesCommand,
+    ServeArgs,
+};
+use crate::domain::catalogue::{self, PublicEntry};
 use crate::domain::credential::GivenCredential;
+use crate::domain::Port;
 use crate::domain::{
     ids::new_hex_id, parse_path_id, time, EndpointId, ProjectId, QueryError, ServiceError,
     ServiceId,
@@ -158,6 +163,17 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         None
     };
     let store = args.db.open().await?;
+    if !args.no_default_public_services {
+        let added = store
+            .run(flows::services::EnsureCatalogue {
+                region: args.region.clone(),
+                entries: catalogue::defaults(),
+            })
+            .await?;
+        if added > 0 {
+            tracing::info!(added, region = %args.region, "public services added to the catalogue");
+        }
+    }
     let created = match &given {
         Some(given) => ensure_given(&store, given).await?,
         None => {
@@ -370,6 +386,76 @@ pub async fn credentials(cmd: CredentialsCommand) -> anyhow::Result<()> {
             } else {
                 anyhow::bail!("no credential has the access key {access_key}")
             }
+        }
+    }
+}
+
+/// `vpcep public-services add|list`.
+pub async fn public_services(cmd: PublicServicesCommand) -> anyhow::Result<()> {
+    match cmd {
+        PublicServicesCommand::Add {
+            db,
+            region,
+            name,
+            service_type,
+            owner,
+            enable_policy,
+            charge,
+            ports,
+        } => {
+            if !catalogue::valid_name(&name) {
+                anyhow::bail!("--name {name:?}: give 1..64 of [A-Za-z0-9_.-], not starting or ending with a dot");
+            }
+            eprintln!("vpcep: database {}", db.describe());
+            let store = db.open().await?;
+            let entry = PublicEntry {
+                name: name.clone(),
+                service_type,
+                owner,
+                enable_policy,
+                is_charge: charge,
+                ports: ports
+                    .into_iter()
+                    .map(|(client_port, server_port)| Port {
+                        client_port,
+                        server_port,
+                        protocol: "TCP".into(),
+                    })
+                    .collect(),
+            };
+            let added = store
+                .run(flows::services::EnsureCatalogue {
+                    region: region.clone(),
+                    entries: vec![entry],
+                })
+                .await?;
+            print_line(
+                &json!({
+                    "id": catalogue::service_id(&region, &name),
+                    "service_name": format!("{region}.{name}"),
+                    "added": added == 1,
+                })
+                .to_string(),
+            )
+        }
+        PublicServicesCommand::List { db } => {
+            eprintln!("vpcep: database {}", db.describe());
+            let store = db.open_existing().await?;
+            let page = store
+                .run(flows::services::ListPublic {
+                    filter: Default::default(),
+                    page: crate::store::PageRequest {
+                        limit: 1000,
+                        ..Default::default()
+                    },
+                })
+                .await?;
+            let list: Vec<_> = page
+                .items
+                .iter()
+                .map(render_for_cli::public_service)
+                .collect();
+            print_line(&serde_json::to_string_pretty(&list)?)
         }
     }
 }

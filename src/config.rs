@@ -30,6 +30,9 @@ pub enum Command {
     /// Inject faults for tests of clients: failed endpoints and services, failing creations.
     #[command(subcommand)]
     Inject(InjectCommand),
+    /// Manage the public catalogue: endpoint services every tenant sees and may connect to.
+    #[command(subcommand)]
+    PublicServices(PublicServicesCommand),
     /// Remove every endpoint service, endpoint and whitelist entry of every tenant; credentials
     /// stay. For test databases.
     Reset {
@@ -90,6 +93,48 @@ pub enum InjectCommand {
         #[command(flatten)]
         error: InjectedError,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PublicServicesCommand {
+    /// Add a service to the catalogue of a region (nothing changes if it is there already).
+    Add {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// The region the service is listed in (the first part of its name).
+        #[arg(long, env = "VPCEP_REGION", default_value = "local-1")]
+        region: String,
+        /// The name after the region: 1..64 of `[A-Za-z0-9_.-]`, e.g. com.example.v1.storage.
+        #[arg(long)]
+        name: String,
+        /// `interface` or `gateway`.
+        #[arg(long, default_value = "interface", value_parser = ["interface", "gateway"])]
+        service_type: String,
+        /// Who runs it (`owner` in ListServicePublicDetails).
+        #[arg(long, default_value = "vpcep")]
+        owner: String,
+        /// Its endpoints take policies (statements for gateway, a document for interface).
+        #[arg(long)]
+        enable_policy: bool,
+        /// Endpoints to it are billed (`is_charge`).
+        #[arg(long)]
+        charge: bool,
+        /// A TCP port mapping `CLIENT:SERVER`, e.g. 443:8443; repeat for more.
+        #[arg(long = "port", value_parser = parse_port_mapping)]
+        ports: Vec<(u16, u16)>,
+    },
+    /// List the catalogue of every region.
+    List {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+}
+
+fn parse_port_mapping(s: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("{s:?} is not CLIENT:SERVER with ports 1..65535");
+    let (c, v) = s.split_once(':').ok_or_else(bad)?;
+    let port = |p: &str| p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(bad);
+    Ok((port(c)?, port(v)?))
 }
 
 #[derive(Args, Debug, Clone)]
@@ -168,6 +213,10 @@ pub struct ServeArgs {
     /// Region name used in service names (`{region}.{name}.{id}`).
     #[arg(long, env = "VPCEP_REGION", default_value = "local-1")]
     pub region: String,
+    /// Do not put the default public services (an OBS-like gateway service and a DNS-like
+    /// interface service) in the region's catalogue at start.
+    #[arg(long, env = "VPCEP_NO_DEFAULT_PUBLIC_SERVICES")]
+    pub no_default_public_services: bool,
     /// Most connections one seed request may update.
     #[arg(long, env = "VPCEP_MAX_BATCH", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_batch: u32,

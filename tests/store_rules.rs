@@ -58,6 +58,7 @@ fn new_endpoint(service: &ServiceId) -> NewEndpoint {
         tags: Vec::new(),
         routetables: Vec::new(),
         policy_document: None,
+        policy_statement: Vec::new(),
         delay_ms: 0,
     }
 }

@@ -63,6 +63,15 @@ pub(super) fn method_router(route: &Route) -> MethodRouter<AppState> {
         O::ListEndpointInfoDetails => on(f, endpoints::list_endpoint_info_details),
         O::DeleteEndpoint => on(f, endpoints::delete_endpoint),
         O::UpdateEndpointWhite => on(f, endpoints::update_endpoint_white),
+        O::UpdateEndpointPolicy => on(f, endpoints::update_endpoint_policy),
+        O::DeleteEndpointPolicy => on(f, endpoints::delete_endpoint_policy),
+        O::UpdateEndpointRoutetable => on(f, endpoints::update_endpoint_routetable),
+        O::UpgradeEndpoint => on(f, endpoints::upgrade_endpoint),
+        O::ListServicePublicDetails => on(f, services::list_service_public_details),
+        O::UpgradeEndpointService => on(f, services::upgrade_endpoint_service),
+        O::AddEndpointServiceServerResource => {
+            on(f, services::add_endpoint_service_server_resource)
+        }
         O::ListQuotaDetails => on(f, quotas::list_quota_details),
         O::ListServiceConnections => on(f, connections::list_service_connections),
         O::AcceptOrRejectEndpoint => on(f, connections::accept_or_reject_endpoint),
@@ -89,11 +98,5 @@ pub(super) fn method_router(route: &Route) -> MethodRouter<AppState> {
         O::BatchAddOrRemoveResourceInstance
         | O::ListQueryProjectResourceTags
         | O::ListResourceInstances => tag_route(f, route),
-        op => {
-            let name = op.name();
-            on(f, move |_ctx: Ctx| async move {
-                Err::<(), _>(ApiError::not_implemented(name))
-            })
-        }
     }
 }

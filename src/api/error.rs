@@ -54,6 +54,7 @@ catalogue! {
     InvalidMarkerId = "EndPoint.0021", BAD_REQUEST, "Invalid marker_id.";
     InvalidSubnetId = "EndPoint.0023", BAD_REQUEST, "Invalid subnet_id.";
     QuotaExceeded = "EndPoint.1018", BAD_REQUEST, "Quota exceeded.";
+    InvalidRouteTable = "EndPoint.1019", BAD_REQUEST, "Invalid route table ID.";
     ServiceMissing = "EndPoint.2003", BAD_REQUEST, "The endpoint service does not exist.";
     ServiceNotAvailable = "EndPoint.2004", BAD_REQUEST, "The endpoint service is unavailable.";
     SubnetIdEmpty = "EndPoint.2010", BAD_REQUEST, "The input parameter subnet ID is empty.";
@@ -68,6 +69,9 @@ catalogue! {
     OnlyOneEndpoint = "EndPoint.2031", BAD_REQUEST, "Only one endpoint is allowed.";
     InvalidEnableDns = "EndPoint.2033", BAD_REQUEST,
         "The entered parameter enable_dns is invalid.";
+    RouteTableInUse = "EndPoint.2039", BAD_REQUEST,
+        "The route table is being used by another VPC endpoint.";
+    NoRouteTable = "EndPoint.2040", BAD_REQUEST, "The VPC endpoint has no route table bound.";
     InvalidPortIp = "EndPoint.2041", BAD_REQUEST, "Invalid Port IP address.";
     PortIpInUse = "EndPoint.2042", BAD_REQUEST, "The Port IP is in use.";
     InvalidWhitelist = "EndPoint.2044", BAD_REQUEST, "Invalid whitelist.";
@@ -75,6 +79,8 @@ catalogue! {
         "The maximum number of whitelist records has been reached.";
     EndpointFailed = "EndPoint.2047", BAD_REQUEST,
         "The VPC endpoint in the Failed status cannot be modified.";
+    InvalidPolicy = "EndPoint.2048", BAD_REQUEST, "The VPC endpoint policy is invalid.";
+    NoPolicy = "EndPoint.2049", BAD_REQUEST, "The VPC endpoint has no policy associated.";
     InvalidPermission = "EndPoint.3002", BAD_REQUEST, "Invalid permission.";
     InvalidPortId = "EndPoint.3003", BAD_REQUEST, "Invalid port ID.";
     ServiceInUse = "EndPoint.3006", BAD_REQUEST, "The endpoint service is being used.";
@@ -114,9 +120,6 @@ pub struct ApiError {
     pub allow: Option<HeaderValue>,
     /// Close the connection after the response (an unread or partly read body).
     pub close: bool,
-    /// The message is `detail` alone, without the table text: for 501, whose table text
-    /// ("System error. Please retry.") would send the client retrying what can never work.
-    pub own_message: bool,
 }
 
 /// What an error response said, kept in the response's extensions so that the request's log line
@@ -138,20 +141,7 @@ impl ApiError {
             detail: None,
             allow: None,
             close: false,
-            own_message: false,
         }
-    }
-
-    /// 501 for an operation vpcep does not implement.
-    pub fn not_implemented(operation: &str) -> Self {
-        Self {
-            own_message: true,
-            ..Self::with(
-                ErrorCode::SystemError,
-                format!("{operation} is not implemented by vpcep."),
-            )
-        }
-        .status(StatusCode::NOT_IMPLEMENTED)
     }
 
     pub fn with(code: ErrorCode, detail: impl Into<String>) -> Self {
@@ -197,7 +187,6 @@ impl ApiError {
 
     pub fn message(&self) -> String {
         match &self.detail {
-            Some(d) if self.own_message => d.clone(),
             Some(d) => format!("{} {d}", self.code.message()),
             None => self.code.message().to_owned(),
         }
@@ -277,6 +266,38 @@ impl From<StoreError> for ApiError {
                 ApiError::with(C::PortIpInUse, "No free address is left in this VPC.")
             }
             StoreError::PortsConflict => ApiError::new(C::PortsConflict),
+            StoreError::PolicyRefused(why) => ApiError::with(C::InvalidPolicy, why),
+            StoreError::NoPolicy => ApiError::new(C::NoPolicy),
+            StoreError::RouteTableInUse(id) => ApiError::with(
+                C::RouteTableInUse,
+                format!("Route table {id} is bound to another endpoint of the service in the VPC."),
+            ),
+            StoreError::NoRouteTable => ApiError::with(
+                C::NoRouteTable,
+                "A gateway endpoint keeps at least one route table.",
+            ),
+            StoreError::NotGateway => {
+                ApiError::param("Only endpoints of gateway services have route tables.")
+            }
+            StoreError::SubnetRequired => ApiError::with(
+                C::SubnetIdEmpty,
+                "An endpoint of an interface service needs subnet_id.",
+            ),
+            StoreError::EditionUnsupported => ApiError::param(
+                "The endpoint's service supports only the basic edition; upgrade the service \
+                 first (UpgradeEndpointService).",
+            ),
+            StoreError::NotAnLbService => ApiError::with(
+                C::InvalidServerType,
+                "Server resources are ELB instances: the service's server_type must be LB.",
+            ),
+            StoreError::TooManyServerResources => ApiError::with(
+                C::BatchLimitExceeded,
+                format!(
+                    "A service holds at most {} server resources.",
+                    crate::store::flows::services::MAX_SERVER_RESOURCES
+                ),
+            ),
             StoreError::TooManyTags => ApiError::with(
                 C::TagLimit,
                 format!(

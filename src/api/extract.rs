@@ -405,9 +405,14 @@ impl<P: RouteIds> FromRequest<AppState> for Ctx<P> {
 }
 
 impl<P> Ctx<P> {
+    /// Whether the request came without a body (or only whitespace).
+    pub fn body_is_empty(&self) -> bool {
+        self.body.iter().all(u8::is_ascii_whitespace)
+    }
+
     /// The body as a JSON object (400 `EndPoint.0002` saying what is wrong and where).
     pub fn json(&self) -> Result<Map<String, Value>, ApiError> {
-        if self.body.iter().all(u8::is_ascii_whitespace) {
+        if self.body_is_empty() {
             return Err(ApiError::param("The request body is empty."));
         }
         let value: Value = serde_json::from_slice(&self.body)

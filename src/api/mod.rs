@@ -46,6 +46,10 @@ pub mod render_for_cli {
         render::endpoint(e, EndpointView::Detail)
     }
 
+    pub fn public_service(s: &EndpointService) -> Value {
+        render::public_service(s)
+    }
+
     pub fn service(s: &EndpointService) -> Value {
         render::service(s, ServiceView::Detail)
     }

@@ -35,8 +35,6 @@ enum Success {
     Json(&'static str),
     /// 204 without a body.
     NoContent,
-    /// Nothing: the operation is not implemented (501).
-    NotImplemented,
 }
 
 /// What the route table does not say about an operation.
@@ -66,7 +64,7 @@ const BASE: Doc = Doc {
     description: "",
     query: &[],
     body: None,
-    success: Success::NotImplemented,
+    success: Success::NoContent,
     bad_request: &[],
     not_found: false,
     conflict: &[],
@@ -89,8 +87,6 @@ const TAG_CODES: [ErrorCode; 6] = [
     ErrorCode::TagKeySize,
     ErrorCode::TagValueSize,
 ];
-const NOT_IMPLEMENTED: &str = "Not implemented by vpcep yet: after authentication and the path \
-                               checks it answers 501 `EndPoint.0001`.";
 
 const TAG_VERSIONS: &str = "Versions";
 const TAG_SERVICES: &str = "Endpoint services";
@@ -142,6 +138,7 @@ fn doc(op: Operation) -> Doc {
             body: Some("CreateEndpointServiceRequest"),
             success: Success::Json("EndpointServiceWrite"),
             bad_request: &[
+                C::QuotaExceeded,
                 C::VpcIdEmpty,
                 C::InvalidVpcId,
                 C::InvalidPortId,
@@ -254,6 +251,11 @@ fn doc(op: Operation) -> Doc {
                 C::ServiceNotAvailable,
                 C::ConnectNotPermitted,
                 C::PortIpInUse,
+                C::QuotaExceeded,
+                C::InvalidRouteTable,
+                C::RouteTableInUse,
+                C::BatchLimitExceeded,
+                C::InvalidPolicy,
                 TAG_CODES[0],
                 TAG_CODES[1],
                 TAG_CODES[2],
@@ -489,9 +491,30 @@ fn doc(op: Operation) -> Doc {
             success: Success::Json("ResetResponse"),
             ..BASE
         },
-        O::ListServicePublicDetails => {
-            not_implemented(TAG_SERVICES, "List public endpoint services")
-        }
+        O::ListServicePublicDetails => Doc {
+            tag: TAG_SERVICES,
+            summary: "List the public endpoint services",
+            description: "The public catalogue, which every tenant sees and may connect to \
+                          without a whitelist: by default an OBS-like gateway service and a \
+                          DNS-like interface service in the server's region, plus what the \
+                          operator adds with `vpcep public-services add`.",
+            query: &[
+                "limit",
+                "offset",
+                "sort_key",
+                "sort_dir",
+                "endpoint_service_name",
+                "id",
+            ],
+            success: Success::Json("ListServicePublicDetailsResponse"),
+            bad_request: &[
+                C::InvalidLimit,
+                C::InvalidOffset,
+                C::InvalidSortKey,
+                C::InvalidSortDir,
+            ],
+            ..BASE
+        },
         O::UpdateEndpointServiceName => Doc {
             tag: TAG_SERVICES,
             summary: "Rename an endpoint service",
@@ -528,11 +551,56 @@ fn doc(op: Operation) -> Doc {
             conflict_when: TRANSITION_CONFLICT_WHEN,
             ..BASE
         },
-        O::UpdateEndpointPolicy => not_implemented(TAG_ENDPOINTS, "Update an endpoint's policy"),
-        O::DeleteEndpointPolicy => not_implemented(TAG_ENDPOINTS, "Delete an endpoint's policy"),
-        O::UpdateEndpointRoutetable => {
-            not_implemented(TAG_ENDPOINTS, "Update an endpoint's route tables")
-        }
+        O::UpdateEndpointPolicy => Doc {
+            tag: TAG_ENDPOINTS,
+            summary: "Update an endpoint's policy",
+            description: "`policy_statement` for an endpoint of a gateway service, \
+                          `policy_document` for one of an interface service, where the service \
+                          has `enable_policy` (400 `EndPoint.2048` otherwise, and for a \
+                          statement without `Effect`, `Action` or `Resource`). An absent key \
+                          keeps its value; an empty `policy_statement` clears it.",
+            body: Some("UpdateEndpointPolicyRequest"),
+            success: Success::Json("EndpointPolicy"),
+            bad_request: &[C::InvalidPolicy, C::EndpointFailed],
+            not_found: true,
+            conflict: TRANSITION_CONFLICT,
+            conflict_when: TRANSITION_CONFLICT_WHEN,
+            ..BASE
+        },
+        O::DeleteEndpointPolicy => Doc {
+            tag: TAG_ENDPOINTS,
+            summary: "Delete an endpoint's policy",
+            description: "Removes the endpoint's policy statements and document (400 \
+                          `EndPoint.2049` when it has none) and answers the endpoint.",
+            success: Success::Json("EndpointPolicy"),
+            bad_request: &[C::NoPolicy, C::EndpointFailed],
+            not_found: true,
+            conflict: TRANSITION_CONFLICT,
+            conflict_when: TRANSITION_CONFLICT_WHEN,
+            ..BASE
+        },
+        O::UpdateEndpointRoutetable => Doc {
+            tag: TAG_ENDPOINTS,
+            summary: "Update the route tables of a gateway endpoint",
+            description: "The endpoint binds the route tables given instead of its own. A table \
+                          that another endpoint of the same service holds in the VPC stays \
+                          unbound and is listed under `error[].bind_failed`; the others are \
+                          bound (a partial success, still 200). When no table would be left \
+                          bound, 400 `EndPoint.2040` and nothing changes. Only endpoints of \
+                          gateway services have route tables (400 `EndPoint.0002`).",
+            body: Some("UpdateEndpointRoutetableRequest"),
+            success: Success::Json("UpdateEndpointRoutetableResponse"),
+            bad_request: &[
+                C::InvalidRouteTable,
+                C::NoRouteTable,
+                C::BatchLimitExceeded,
+                C::EndpointFailed,
+            ],
+            not_found: true,
+            conflict: TRANSITION_CONFLICT,
+            conflict_when: TRANSITION_CONFLICT_WHEN,
+            ..BASE
+        },
         O::ListQuotaDetails => Doc {
             tag: TAG_QUOTAS,
             summary: "Show the caller's quotas",
@@ -545,11 +613,53 @@ fn doc(op: Operation) -> Doc {
             success: Success::Json("ListQuotaDetailsResponse"),
             ..BASE
         },
-        O::AddEndpointServiceServerResource => {
-            not_implemented(TAG_SERVICES, "Add backend resources to an endpoint service")
-        }
-        O::UpgradeEndpointService => not_implemented(TAG_SERVICES, "Upgrade an endpoint service"),
-        O::UpgradeEndpoint => not_implemented(TAG_ENDPOINTS, "Upgrade an endpoint"),
+        O::AddEndpointServiceServerResource => Doc {
+            tag: TAG_SERVICES,
+            summary: "Add backend resources (ELB instances) to an endpoint service",
+            description: "v2. Adds each ELB instance to the `LB` service's backend resources \
+                          (400 `EndPoint.3021` for another server type), which \
+                          ListServiceDetails shows as `server_resources`; one already there \
+                          takes the availability zone given. At most 50 on a service (400 \
+                          `EndPoint.0016`). 204 without a body.",
+            body: Some("AddEndpointServiceServerResourceRequest"),
+            success: Success::NoContent,
+            bad_request: &[
+                C::InvalidServerType,
+                C::BatchLimitExceeded,
+                C::ServiceStateForbids,
+            ],
+            not_found: true,
+            conflict: WRITE_CONFLICT,
+            ..BASE
+        },
+        O::UpgradeEndpointService => Doc {
+            tag: TAG_SERVICES,
+            summary: "Upgrade an endpoint service to support professional endpoints",
+            description: "v2. From now on the service lists `profession` in \
+                          `supported_editions`, and its endpoints may be upgraded. No body is \
+                          read. Again is a no-op. 204 without a body.",
+            success: Success::NoContent,
+            bad_request: &[C::ServiceStateForbids],
+            not_found: true,
+            conflict: WRITE_CONFLICT,
+            ..BASE
+        },
+        O::UpgradeEndpoint => Doc {
+            tag: TAG_ENDPOINTS,
+            summary: "Upgrade an endpoint to the professional edition",
+            description: "v2. `action` is `start` (400 `EndPoint.0007` otherwise; no body means \
+                          the same, as the Terraform provider sends it). The endpoint's \
+                          `specification_name` becomes `profession`. Its service must support \
+                          that edition (UpgradeEndpointService; 400 `EndPoint.0002` otherwise). \
+                          Again is a no-op. 204 without a body.",
+            body: Some("UpgradeEndpointRequest"),
+            success: Success::NoContent,
+            bad_request: &[C::InvalidAction, C::EndpointFailed],
+            not_found: true,
+            conflict: TRANSITION_CONFLICT,
+            conflict_when: TRANSITION_CONFLICT_WHEN,
+            ..BASE
+        },
         O::BatchAddOrRemoveResourceInstance => Doc {
             tag: TAG_TAGS,
             summary: "Add or remove tags of a service or endpoint",
@@ -639,15 +749,6 @@ fn doc(op: Operation) -> Doc {
             conflict: WRITE_CONFLICT,
             ..BASE
         },
-    }
-}
-
-const fn not_implemented(tag: &'static str, summary: &'static str) -> Doc {
-    Doc {
-        tag,
-        summary,
-        description: NOT_IMPLEMENTED,
-        ..BASE
     }
 }
 
@@ -853,14 +954,6 @@ fn shared_responses() -> Map<String, Value> {
         ),
     );
     put(
-        "NotImplemented",
-        error_response(
-            "vpcep does not implement this operation yet; the message says `<Operation> is not \
-             implemented by vpcep.`",
-            &[C::SystemError],
-        ),
-    );
-    put(
         "GatewayTimeout",
         error_response(
             "The database did not answer within the request deadline.",
@@ -929,9 +1022,7 @@ fn build() -> Value {
                             REST API, so that the official SDKs and tools work unchanged. Every \
                             `/v1` and `/v2` operation needs `X-Auth-Token` or AK/SK request \
                             signing, and so do the IAM discovery routes under `/v3`. Every response carries `X-Request-Id`; every error body \
-                            has `error_code`/`error_msg` and `error{code, message}`. Operations \
-                            marked `x-vpcep-not-implemented` answer 501 until vpcep implements \
-                            them.",
+                            has `error_code`/`error_msg` and `error{code, message}`.",
             "license": {"name": "Apache-2.0"},
         },
         "tags": [
@@ -986,7 +1077,8 @@ fn operation(op: Operation, path: &str, operation_id: &str) -> Value {
         o.insert(
             "requestBody".to_owned(),
             json!({
-                "required": true,
+                // UpgradeEndpoint: no body means `action: start`.
+                "required": op != Operation::UpgradeEndpoint,
                 "content": {"application/json": {"schema": reference("schemas", body)}},
             }),
         );
@@ -997,9 +1089,6 @@ fn operation(op: Operation, path: &str, operation_id: &str) -> Value {
     );
     if !op.authenticated() {
         o.insert("security".to_owned(), json!([]));
-    }
-    if !op.implemented() {
-        o.insert("x-vpcep-not-implemented".to_owned(), json!(true));
     }
     Value::Object(o)
 }
@@ -1022,11 +1111,8 @@ fn responses(op: Operation, path: &str, d: &Doc) -> Map<String, Value> {
         Success::NoContent => {
             r.insert(
                 "204".to_owned(),
-                json!({"description": "Deleted.", "headers": request_id_header()}),
+                json!({"description": "Done; no body.", "headers": request_id_header()}),
             );
-        }
-        Success::NotImplemented => {
-            r.insert("501".to_owned(), shared("NotImplemented"));
         }
     }
     if op.authenticated() {
@@ -1092,10 +1178,6 @@ mod tests {
         for route in ROUTES {
             let op = &paths[route.path][route.method.to_ascii_lowercase()];
             assert_eq!(op["x-vpcep-operation"], route.operation.name());
-            assert_eq!(
-                op["x-vpcep-not-implemented"].as_bool().unwrap_or(false),
-                !route.operation.implemented()
-            );
         }
     }
 

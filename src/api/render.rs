@@ -5,7 +5,9 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::domain::{time::format as ts, Connection, ConnectionStatus, Endpoint, EndpointService};
+use crate::domain::{
+    time::format as ts, Connection, ConnectionStatus, Endpoint, EndpointService, EDITION_PROFESSION,
+};
 
 /// vpcep has no edge sites: everything is in the central one, which Huawei Cloud calls `center`.
 const PUBLIC_BORDER_GROUP: &str = "center";
@@ -50,15 +52,18 @@ pub fn service(s: &EndpointService, view: ServiceView) -> Value {
             put("ip_version", json!(s.ip_version));
         }
         ServiceView::Detail => {
-            put("supported_editions", json!(["basic"]));
+            put("supported_editions", json!(s.supported_editions));
             put("cidr_type", json!("internal"));
             put("error", json!(s.error));
+            // Not in the reference's model (the SDK ignores it): what
+            // AddEndpointServiceServerResource added.
+            put("server_resources", json!(s.server_resources));
         }
         ServiceView::ListItem => {
             put("domain_id", json!(s.domain_id));
             put("connection_count", json!(s.connection_count));
             put("public_border_group", json!(PUBLIC_BORDER_GROUP));
-            put("supported_editions", json!(["basic"]));
+            put("supported_editions", json!(s.supported_editions));
             put("error", json!(s.error));
         }
     }
@@ -72,8 +77,21 @@ pub fn service_summary(s: &EndpointService) -> Value {
         "service_name": s.service_name,
         "service_type": s.service_type,
         "created_at": ts(s.created_at),
-        "is_charge": false,
+        "is_charge": s.is_charge,
         "public_border_group": PUBLIC_BORDER_GROUP,
+        "enable_policy": s.enable_policy,
+    })
+}
+
+/// An item of ListServicePublicDetails.
+pub fn public_service(s: &EndpointService) -> Value {
+    json!({
+        "id": s.id,
+        "owner": s.owner,
+        "service_name": s.service_name,
+        "service_type": s.service_type,
+        "created_at": ts(s.created_at),
+        "is_charge": s.is_charge,
         "enable_policy": s.enable_policy,
     })
 }
@@ -90,6 +108,9 @@ pub enum EndpointView {
     /// UpdateEndpointWhite: no `routetables`, `description`, `enable_status`,
     /// `specification_name` or `error` (the reference's key set of that answer).
     White,
+    /// UpdateEndpointPolicy and DeleteEndpointPolicy: the list-item keys without
+    /// `enable_dns`, `dns_names` and `subnet_id`.
+    Policy,
 }
 
 pub fn endpoint(e: &Endpoint, view: EndpointView) -> Value {
@@ -104,12 +125,14 @@ pub fn endpoint(e: &Endpoint, view: EndpointView) -> Value {
     put("endpoint_service_name", json!(e.endpoint_service_name));
     put("marker_id", json!(e.marker_id));
     put("endpoint_service_id", json!(e.endpoint_service_id));
-    put("enable_dns", json!(e.enable_dns));
+    if view != EndpointView::Policy {
+        put("enable_dns", json!(e.enable_dns));
+    }
     if let Some(ip) = e.reported_ip() {
         put("ip", json!(ip));
     }
     put("vpc_id", json!(e.vpc_id));
-    if let Some(subnet) = &e.subnet_id {
+    if let (Some(subnet), false) = (&e.subnet_id, view == EndpointView::Policy) {
         put("subnet_id", json!(subnet));
     }
     put("created_at", json!(ts(e.created_at)));
@@ -122,15 +145,18 @@ pub fn endpoint(e: &Endpoint, view: EndpointView) -> Value {
         put("routetables", json!(e.routetables));
         put("description", json!(e.description));
     }
-    put("policy_statement", json!([]));
+    put("policy_statement", json!(e.policy_statement));
     if let Some(doc) = &e.policy_document {
         put("policy_document", doc.clone());
     }
-    if !matches!(view, EndpointView::ListItem | EndpointView::White) {
+    if !matches!(
+        view,
+        EndpointView::ListItem | EndpointView::White | EndpointView::Policy
+    ) {
         put("enable_status", json!("enable"));
-        put("specification_name", json!("default"));
+        put("specification_name", json!(specification_name(e)));
     }
-    if view != EndpointView::Create {
+    if !matches!(view, EndpointView::Create | EndpointView::Policy) {
         if e.enable_dns {
             put("dns_names", json!([dns_name(e)]));
         }
@@ -139,6 +165,15 @@ pub fn endpoint(e: &Endpoint, view: EndpointView) -> Value {
         }
     }
     Value::Object(m)
+}
+
+/// `default` for a basic endpoint (the reference's example), `profession` once upgraded.
+fn specification_name(e: &Endpoint) -> &str {
+    if e.edition == EDITION_PROFESSION {
+        EDITION_PROFESSION
+    } else {
+        "default"
+    }
 }
 
 /// The private DNS name of an endpoint with `enable_dns`.

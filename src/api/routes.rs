@@ -1,7 +1,6 @@
 //! The route table: every path and method vpcep answers, with the provider's operation name, as
 //! plain data. The router is built from it (`api::dispatch` pairs each operation with its
 //! handler), and so is the OpenAPI document (`api::openapi`), so the two cannot drift apart.
-//! Operations that vpcep does not implement yet are routed too, and answer 501.
 
 const SERVICES: &str = "/v1/{project_id}/vpc-endpoint-services";
 const SERVICE: &str = "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}";
@@ -37,7 +36,7 @@ operations! {
     UpdateEndpointServicePermissionDesc,
     // The IAM discovery that clients make at start (`api::iam`).
     KeystoneListAuthDomains, KeystoneListProjects, KeystoneListAuthProjects, KeystoneShowCatalog,
-    // Not implemented yet: 501.
+    // The rest of the VPCEP surface.
     ListServicePublicDetails, UpdateEndpointServiceName, UpdateEndpointWhite,
     UpdateEndpointPolicy, DeleteEndpointPolicy, UpdateEndpointRoutetable, ListQuotaDetails,
     AddEndpointServiceServerResource, UpgradeEndpointService, UpgradeEndpoint,
@@ -256,20 +255,6 @@ pub const ROUTES: &[Route] = &[
 ];
 
 impl Operation {
-    /// Whether vpcep implements the operation (the others answer 501).
-    pub fn implemented(self) -> bool {
-        !matches!(
-            self,
-            O::ListServicePublicDetails
-                | O::UpdateEndpointPolicy
-                | O::DeleteEndpointPolicy
-                | O::UpdateEndpointRoutetable
-                | O::AddEndpointServiceServerResource
-                | O::UpgradeEndpointService
-                | O::UpgradeEndpoint
-        )
-    }
-
     /// Whether the operation needs authentication (only the discovery routes do not).
     pub fn authenticated(self) -> bool {
         !matches!(

@@ -1,5 +1,6 @@
 //! Endpoint services: CreateEndpointService, ListEndpointService, ListServiceDetails,
-//! UpdateEndpointService, DeleteEndpointService, ListServiceDescribeDetails.
+//! UpdateEndpointService, DeleteEndpointService, ListServiceDescribeDetails, UpdateEndpointServiceName,
+//! ListServicePublicDetails, and the v2 UpgradeEndpointService and AddEndpointServiceServerResource.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -7,10 +8,12 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{Ctx, Fields, OfService, QueryParams};
+use super::extract::{kind, Ctx, Fields, OfService, QueryParams};
 use super::render::{self, ServiceView};
 use super::{validate, AppState};
-use crate::domain::{EndpointService, NewService, ServiceId, ServicePatch, ServiceStatus};
+use crate::domain::{
+    parse_uuid, EndpointService, NewService, ServerResource, ServiceId, ServicePatch, ServiceStatus,
+};
 use crate::store::{flows::services as flows, DescribeBy, ServiceFilter};
 
 const SERVER_TYPES: [&str; 3] = ["VM", "VIP", "LB"];
@@ -276,4 +279,107 @@ pub async fn list_service_describe_details(
     };
     let service = state.run(flows::Describe { by }).await?;
     Ok(Json(render::service_summary(&service)))
+}
+
+/// `GET /v1/{project_id}/vpc-endpoint-services/public`: the public catalogue, which every
+/// tenant sees (filters `endpoint_service_name`, a case-insensitive substring, and `id`).
+pub async fn list_service_public_details(
+    State(state): State<AppState>,
+    query: QueryParams,
+    _ctx: Ctx,
+) -> Result<Json<Value>, ApiError> {
+    let page = query.page(1000)?;
+    let filter = ServiceFilter {
+        name: query.filter("endpoint_service_name"),
+        id: query.filter("id").map(|s| s.to_ascii_lowercase()),
+        status: None,
+    };
+    let page = state.run(flows::ListPublic { filter, page }).await?;
+    let items: Vec<Value> = page.items.iter().map(render::public_service).collect();
+    Ok(Json(
+        json!({"endpoint_services": items, "total_count": page.total_count}),
+    ))
+}
+
+/// `POST /v2/{project_id}/vpc-endpoint-services/{id}/upgrade`: 204. No body is read (the SDK
+/// sends none, the reference's example an unrelated one).
+pub async fn upgrade_endpoint_service(
+    State(state): State<AppState>,
+    ctx: Ctx<OfService>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .run(flows::Upgrade {
+            project: ctx.project_id,
+            id: ctx.ids.service_id,
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `server_resources`: 1..`MAX_SERVER_RESOURCES` items, each with a `resource_id` (a UUID,
+/// 400 `EndPoint.0002` otherwise) and an optional `availability_zone_id` (1..64 characters).
+fn server_resources(body: &Map<String, Value>) -> Result<Vec<ServerResource>, ApiError> {
+    let f = Fields::new(body);
+    let items = f
+        .opt_array("server_resources")?
+        .ok_or_else(|| f.missing("server_resources"))?;
+    if items.is_empty() {
+        return Err(ApiError::param("server_resources is empty."));
+    }
+    if items.len() > flows::MAX_SERVER_RESOURCES {
+        return Err(ApiError::with(
+            ErrorCode::BatchLimitExceeded,
+            format!(
+                "server_resources holds more than {} items.",
+                flows::MAX_SERVER_RESOURCES
+            ),
+        ));
+    }
+    let mut out: Vec<ServerResource> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("server_resources[{i}]");
+        let obj = item.as_object().ok_or_else(|| {
+            ApiError::param(format!("{path} must be an object, not {}.", kind(item)))
+        })?;
+        let rf = Fields::nested(obj, &path);
+        let resource_id = rf.req_str("resource_id")?;
+        let resource_id = parse_uuid(resource_id).ok_or_else(|| {
+            ApiError::param(format!(
+                "{path}.resource_id must be an ELB instance id (a UUID)."
+            ))
+        })?;
+        let zone = rf.opt_str("availability_zone_id")?;
+        if zone.is_some_and(|z| z.is_empty() || z.chars().count() > 64) {
+            return Err(ApiError::param(format!(
+                "{path}.availability_zone_id must hold 1..64 characters."
+            )));
+        }
+        if out.iter().any(|r| r.resource_id == resource_id) {
+            return Err(ApiError::param(format!(
+                "{path}.resource_id {resource_id} is repeated."
+            )));
+        }
+        out.push(ServerResource {
+            resource_id,
+            availability_zone_id: zone.map(str::to_owned),
+        });
+    }
+    Ok(out)
+}
+
+/// `POST /v2/{project_id}/vpc-endpoint-services/{id}/add-server-resources`: 204.
+pub async fn add_endpoint_service_server_resource(
+    State(state): State<AppState>,
+    ctx: Ctx<OfService>,
+) -> Result<StatusCode, ApiError> {
+    let body = ctx.json()?;
+    let resources = server_resources(&body)?;
+    state
+        .run(flows::AddServerResources {
+            project: ctx.project_id,
+            id: ctx.ids.service_id,
+            resources,
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -237,7 +237,9 @@ fn parse_instance_query(body: &Map<String, Value>) -> Result<InstanceQuery, ApiE
     let without_any_tag = f.opt_bool("without_any_tag")?.unwrap_or(false);
     let lists = |key: &str| -> Result<Vec<TagValues>, ApiError> {
         if without_any_tag {
-            // The reference: with without_any_tag the tag lists are not validated (nor used).
+            // The reference: with without_any_tag the tag lists are not validated (nor used);
+            // they must still be lists.
+            f.opt_array(key)?;
             Ok(Vec::new())
         } else {
             tag_values_list(&f, key)
@@ -452,7 +454,13 @@ mod tests {
                 "{body}"
             );
         }
-        // With without_any_tag the tag lists are not checked.
+        // With without_any_tag the tag lists are not checked, only that they are lists.
+        assert_eq!(
+            code(parse_instance_query(&obj(
+                json!({"action": "count", "without_any_tag": true, "tags_any": 1.5}),
+            ))),
+            Some("EndPoint.0002")
+        );
         let q = parse_instance_query(&obj(
             json!({"action": "filter", "without_any_tag": true, "tags": [{"key": ""}]}),
         ));

@@ -100,6 +100,20 @@ pub fn new_uuid() -> String {
     uuid::Uuid::new_v4().hyphenated().to_string()
 }
 
+/// A UUID that is always the same for the same `name`: the first 16 bytes of its SHA-256, with
+/// the version and variant bits of a UUID. For ids several nodes must agree on without talking
+/// (the public catalogue's services, a VPC's default route table).
+pub fn derived_uuid(name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(name.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
+}
+
 /// A fresh 32-hex-character id, the shape of real project and domain ids.
 pub fn new_hex_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()

@@ -5,7 +5,9 @@
 //! Everything here is parsed once at the HTTP edge, so the store and the handlers never re-check.
 
 pub mod address;
+pub mod catalogue;
 pub mod credential;
+pub mod gateway;
 pub mod iam;
 pub mod ids;
 pub mod lifecycle;

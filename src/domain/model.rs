@@ -133,7 +133,28 @@ pub struct EndpointService {
     pub connection_count: i64,
     /// Present when `status` is `failed`.
     pub error: Vec<ServiceError>,
+    /// A service of the public catalogue: every tenant sees it and may connect to it.
+    pub public: bool,
+    /// Who runs a public service (`owner` of ListServicePublicDetails); empty for tenants'.
+    pub owner: String,
+    pub is_charge: bool,
+    /// `basic`, and `profession` once UpgradeEndpointService ran.
+    pub supported_editions: Vec<String>,
+    /// The backend resources AddEndpointServiceServerResource added, oldest first.
+    pub server_resources: Vec<ServerResource>,
 }
+
+/// A backend resource of a service (`ServerResource` of the v2 API): an ELB instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerResource {
+    pub resource_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone_id: Option<String>,
+}
+
+/// The editions of services and endpoints (the v2 upgrades).
+pub const EDITION_BASIC: &str = "basic";
+pub const EDITION_PROFESSION: &str = "profession";
 
 /// What CreateEndpointService stores, validated.
 #[derive(Clone, Debug)]
@@ -236,6 +257,10 @@ pub struct Endpoint {
     pub tags: Vec<Tag>,
     pub routetables: Vec<String>,
     pub policy_document: Option<serde_json::Value>,
+    /// The statements of a gateway endpoint's policy (`PolicyStatement`), as validated.
+    pub policy_statement: Vec<serde_json::Value>,
+    /// `basic`, or `profession` once UpgradeEndpoint ran.
+    pub edition: String,
     pub error: Vec<QueryError>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -258,8 +283,10 @@ impl Endpoint {
 
     /// `ip` is reported once the connection was accepted (and stays when it is rejected later).
     pub fn reported_ip(&self) -> Option<&str> {
-        let shown = self.status == ConnectionStatus::Accepted
-            || (self.status == ConnectionStatus::Rejected && self.ever_accepted);
+        // A gateway endpoint has no address: its traffic goes through route tables.
+        let shown = self.service_type != "gateway"
+            && (self.status == ConnectionStatus::Accepted
+                || (self.status == ConnectionStatus::Rejected && self.ever_accepted));
         shown.then_some(self.port_ip.as_str())
     }
 }
@@ -278,6 +305,7 @@ pub struct NewEndpoint {
     pub tags: Vec<Tag>,
     pub routetables: Vec<String>,
     pub policy_document: Option<serde_json::Value>,
+    pub policy_statement: Vec<serde_json::Value>,
     /// Milliseconds the endpoint stays `creating` (0: it settles at once).
     pub delay_ms: i64,
 }

@@ -130,13 +130,14 @@ pub fn whitelist_has_room(len: usize) -> bool {
 
 /// Whether an account may create an endpoint to a service: the owner's own account always (the
 /// reference: it is whitelisted by default), any other only when an entry of the service's
-/// whitelist admits it.
+/// whitelist admits it. Anyone may connect to a service of the public catalogue.
 pub fn may_connect<'a>(
     service: &EndpointService,
     consumer_domain_id: &str,
     whitelist: impl IntoIterator<Item = &'a str>,
 ) -> bool {
-    service.domain_id.eq_ignore_ascii_case(consumer_domain_id)
+    service.public
+        || service.domain_id.eq_ignore_ascii_case(consumer_domain_id)
         || whitelist
             .into_iter()
             .filter_map(Permission::parse)

@@ -53,6 +53,34 @@ pub enum StoreError {
     /// The project holds as many resources of the kind as its quota allows (EndPoint.1018).
     #[error("quota of {0:?} exceeded")]
     QuotaExceeded(QuotaKind),
+    /// A policy where the endpoint's service takes none, or not of that kind (EndPoint.2048).
+    #[error("policy refused: {0}")]
+    PolicyRefused(&'static str),
+    /// DeleteEndpointPolicy on an endpoint without one (EndPoint.2049).
+    #[error("no policy")]
+    NoPolicy,
+    /// A route table another endpoint of the service holds in the VPC (EndPoint.2039).
+    #[error("route table {0} in use")]
+    RouteTableInUse(String),
+    /// A gateway endpoint would be left with no route table (EndPoint.2040).
+    #[error("no route table left")]
+    NoRouteTable,
+    /// Route tables of an endpoint that is not a gateway endpoint (EndPoint.0002).
+    #[error("not a gateway endpoint")]
+    NotGateway,
+    /// An interface endpoint without a subnet (EndPoint.2010).
+    #[error("subnet required")]
+    SubnetRequired,
+    /// UpgradeEndpoint while the service supports only the basic edition (EndPoint.0002).
+    #[error("edition unsupported")]
+    EditionUnsupported,
+    /// Server resources (ELB instances) for a service whose server type is not `LB`
+    /// (EndPoint.3021).
+    #[error("not an LB service")]
+    NotAnLbService,
+    /// A service would hold more server resources than allowed (EndPoint.0016).
+    #[error("too many server resources")]
+    TooManyServerResources,
     /// A resource would carry more tags than allowed (EndPoint.3069).
     #[error("too many tags")]
     TooManyTags,

@@ -209,6 +209,32 @@ pub trait EndpointRows: Send {
         enabled: bool,
         now: i64,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Sets the endpoint's policy: a gateway endpoint's statements, another's document.
+    fn set_endpoint_policy(
+        &mut self,
+        id: &EndpointId,
+        statement: &[serde_json::Value],
+        document: Option<&serde_json::Value>,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn set_endpoint_routetables(
+        &mut self,
+        id: &EndpointId,
+        routetables: &[String],
+        now: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn set_endpoint_edition(
+        &mut self,
+        id: &EndpointId,
+        edition: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The id and route tables of every endpoint of `service` in the VPC `vpc_id`.
+    fn routetables_of_service(
+        &mut self,
+        service: &ServiceId,
+        vpc_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<(String, Vec<String>)>>> + Send;
     fn set_endpoint_failed(
         &mut self,
         id: &EndpointId,
@@ -337,7 +363,8 @@ pub trait LifecycleRows: Send {
         now_ms: i64,
         now: i64,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
-    /// Removes every service, endpoint, whitelist record and fault plan.
+    /// Removes every endpoint, whitelist record, fault plan and service but those of the public
+    /// catalogue.
     fn reset_all(&mut self) -> impl Future<Output = StoreResult<ResetCounts>> + Send;
 }
 

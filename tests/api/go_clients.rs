@@ -78,6 +78,18 @@ impl Go<'_> {
     async fn delete(&self, rest: &str) -> Resp {
         self.send(self.req("DELETE", rest)).await
     }
+
+    /// A POST under `/v2/{project}`: the provider's raw v2 calls, with a JSON body or none
+    /// (then no Content-Type either).
+    async fn post_v2(&self, rest: &str, body: Option<&Value>) -> Resp {
+        let project = &self.who.project_id;
+        let mut req = Req::golangsdk_path(self.app, "POST", &format!("/v2/{project}{rest}"))
+            .header("X-Project-Id", project);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        self.send(req).await
+    }
 }
 
 fn go<'a>(app: &'a TestApp, who: &'a Credential, client: Client, algo: Algo) -> Go<'a> {
@@ -626,4 +638,214 @@ async fn iam_discovery_is_authenticated_like_every_route() {
         let post = app.plain(Method::POST, path, Some(app.token())).await;
         post.assert_error(405, "EndPoint.0002");
     }
+}
+
+/// The provider's resources and data sources beyond the first release, request by request as
+/// `huaweicloud/services/vpcep/` makes them (golangsdk signing; the success codes each call
+/// accepts): public services (paged by offset until a page is empty), quotas, tags and
+/// resources by tags (a string `limit`, an integer `offset`, until `resources` is empty), a
+/// gateway endpoint with route tables and a policy, tag updates (delete the old map, then create
+/// the new), and the v2 upgrade and add-servers resources (no body; only 204 counts).
+#[tokio::test]
+async fn golangsdk_terraform_surface_beyond_the_first_release() {
+    let app = TestApp::spawn();
+    let owner_cred = app.owner.clone();
+    let tf = go(&app, &owner_cred, Client::Golangsdk, Algo::Sha256);
+
+    // data "huaweicloud_vpcep_public_services" { service_name = "obs" }
+    let mut seen = Vec::new();
+    let mut offset = 0;
+    loop {
+        let q = offset.to_string();
+        let page = tf
+            .get(
+                "/vpc-endpoint-services/public",
+                &[("endpoint_service_name", "obs"), ("offset", &q)],
+            )
+            .await;
+        let items = page.ok()["endpoint_services"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if items.is_empty() {
+            break;
+        }
+        offset += items.len();
+        seen.extend(items);
+    }
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let obs = &seen[0];
+    for key in ["id", "owner", "service_name", "service_type", "is_charge"] {
+        assert!(obs.get(key).is_some(), "{key} in {obs}");
+    }
+    let obs_id = str_of(&obs["id"]);
+
+    // data "huaweicloud_vpcep_quotas" { type = "endpoint" }
+    let q = tf.get("/quotas", &[("type", "endpoint")]).await;
+    assert_eq!(q.ok()["quotas"]["resources"][0]["type"], "endpoint");
+
+    // resource "huaweicloud_vpcep_endpoint" to the gateway service, with a policy.
+    let vpc = uuid();
+    let (rt1, rt2) = (uuid(), uuid());
+    let stmt = json!([{"Effect": "Allow", "Action": ["obs:*:*"], "Resource": ["obs:*:*:*:*/*"]}]);
+    let created = tf
+        .with_body(
+            "POST",
+            "/vpc-endpoints",
+            &json!({"service_id": null, "endpoint_service_id": obs_id, "vpc_id": vpc,
+                    "routetables": [rt1], "enable_dns": false, "policy_statement": stmt,
+                    "tags": [{"key": "foo0", "value": "bar0"}]}),
+        )
+        .await;
+    created.assert_status(200);
+    let eid = str_of(&created.ok()["id"]);
+    let read = tf.get(&format!("/vpc-endpoints/{eid}"), &[]).await;
+    let ep = read.ok();
+    assert_eq!(
+        (ep["status"].as_str(), ep["service_type"].as_str()),
+        (Some("accepted"), Some("gateway"))
+    );
+    assert_eq!(ep["routetables"], json!([rt1]));
+    assert_eq!(ep["policy_statement"], stmt);
+    // Update: routetables, then the policy, then the tags (delete old, create new).
+    let r = tf
+        .with_body(
+            "PUT",
+            &format!("/vpc-endpoints/{eid}/routetables"),
+            &json!({"routetables": [rt1, rt2]}),
+        )
+        .await;
+    assert_eq!(r.ok()["routetables"], json!([rt1, rt2]));
+    let stmt2 = json!([{"Effect": "Deny", "Action": ["obs:object:DeleteObject"], "Resource": ["obs:*:*:*:*/*"]}]);
+    tf.with_body(
+        "PUT",
+        &format!("/vpc-endpoints/{eid}/policy"),
+        &json!({"policy_statement": stmt2}),
+    )
+    .await
+    .assert_status(200);
+    for (action, tags) in [
+        ("delete", json!([{"key": "foo0", "value": "bar0"}])),
+        ("create", json!([{"key": "foo1", "value": "bar1"}])),
+    ] {
+        let r = tf
+            .with_body(
+                "POST",
+                &format!("/endpoint/{eid}/tags/action"),
+                &json!({"action": action, "tags": tags}),
+            )
+            .await;
+        assert!([200, 204].contains(&r.status), "{}", r.text);
+    }
+    let ep = tf
+        .get(&format!("/vpc-endpoints/{eid}"), &[])
+        .await
+        .ok()
+        .clone();
+    assert_eq!(
+        (ep["routetables"].clone(), ep["policy_statement"].clone()),
+        (json!([rt1, rt2]), stmt2)
+    );
+    assert_eq!(ep["tags"], json!([{"key": "foo1", "value": "bar1"}]));
+
+    // resource "huaweicloud_vpcep_service" with tags, upgraded, with ELB backends.
+    let svc = tf
+        .with_body(
+            "POST",
+            "/vpc-endpoint-services",
+            &json!({"port_id": uuid(), "vpc_id": uuid(), "server_type": "LB", "service_name": "tf",
+                    "approval_enabled": false, "service_type": "interface",
+                    "ports": [{"client_port": 80, "server_port": 8080, "protocol": "TCP"}],
+                    "tags": [{"key": "foo0", "value": "a"}, {"key": "foo1", "value": "b"}]}),
+        )
+        .await;
+    let sid = str_of(&svc.ok()["id"]);
+    tf.post_v2(&format!("/vpc-endpoint-services/{sid}/upgrade"), None)
+        .await
+        .assert_status(204);
+    let sep = str_of(
+        &tf.with_body("POST", "/vpc-endpoints", &endpoint_body(&sid))
+            .await
+            .ok()["id"],
+    );
+    tf.post_v2(&format!("/vpc-endpoints/{sep}/upgrade"), None)
+        .await
+        .assert_status(204);
+    tf.post_v2(
+        &format!("/vpc-endpoint-services/{sid}/add-server-resources"),
+        Some(&json!({"server_resources": [{"resource_id": uuid(), "availability_zone_id": null}]})),
+    )
+    .await
+    .assert_status(204);
+    let detail = tf
+        .get(&format!("/vpc-endpoint-services/{sid}"), &[])
+        .await
+        .ok()
+        .clone();
+    assert_eq!(detail["supported_editions"], json!(["basic", "profession"]));
+    assert_eq!(detail["server_resources"].as_array().map(Vec::len), Some(1));
+    let ep = tf
+        .get(&format!("/vpc-endpoints/{sep}"), &[])
+        .await
+        .ok()
+        .clone();
+    assert_eq!(ep["specification_name"], "profession");
+
+    // data "huaweicloud_vpcep_tags" { resource_type = "endpoint_service" }
+    let tags = tf
+        .send(
+            tf.req("GET", "/endpoint_service/tags")
+                .header("Content-Type", "application/json"),
+        )
+        .await;
+    assert_eq!(
+        tags.ok()["tags"],
+        json!([{"key": "foo0", "values": ["a"]}, {"key": "foo1", "values": ["b"]}])
+    );
+
+    // data "huaweicloud_vpcep_resources_by_tags": filter pages until empty, then count.
+    let mut found = Vec::new();
+    let mut offset = 0;
+    loop {
+        let body = json!({"action": "filter", "tags": [{"key": "foo0", "values": ["a"]}],
+                          "limit": "1000", "offset": offset});
+        let page = tf
+            .with_body("POST", "/endpoint_service/resource_instances/action", &body)
+            .await;
+        assert_eq!(page.ok()["total_count"], 1);
+        let items = page.ok()["resources"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if items.is_empty() {
+            break;
+        }
+        offset += items.len();
+        found.extend(items);
+    }
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["resource_id"], json!(sid));
+    assert_eq!(found[0]["tags"][0]["key"], "foo0");
+    assert_eq!(found[0]["tags"][1]["key"], "foo1");
+    let count = tf
+        .with_body(
+            "POST",
+            "/endpoint/resource_instances/action",
+            &json!({"action": "count", "matches": [{"key": "resource_name", "value": eid}]}),
+        )
+        .await;
+    assert_eq!(count.ok(), &json!({"total_count": 1}));
+
+    // Destroy: endpoints, then the service; each read after is 404.
+    for id in [&eid, &sep] {
+        tf.delete(&format!("/vpc-endpoints/{id}"))
+            .await
+            .assert_status(204);
+        tf.get(&format!("/vpc-endpoints/{id}"), &[])
+            .await
+            .assert_error(404, "EndPoint.0005");
+    }
+    tf.delete(&format!("/vpc-endpoint-services/{sid}"))
+        .await
+        .assert_status(204);
 }

@@ -48,6 +48,8 @@ const DETAIL_KEYS: &[&str] = &[
     "error",
     "enable_policy",
     "description",
+    // Not in the reference's model: the v2 operation's backend resources.
+    "server_resources",
 ];
 
 const LIST_KEYS: &[&str] = &[

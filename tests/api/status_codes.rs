@@ -6,7 +6,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::support::*;
 
@@ -552,38 +552,6 @@ async fn connection_stays_usable_or_closes_cleanly_after_errors() {
         for pipelined in [false, true] {
             assert_connection_usable_after(&app, first, *status, code, pipelined);
         }
-    }
-}
-
-#[tokio::test]
-async fn unimplemented_operations_are_501() {
-    let app = TestApp::spawn();
-    let sid = app.new_service(false).await;
-    let eid = str_of(&app.new_endpoint(&sid).await["id"]);
-    let cases: Vec<(Method, String, Option<Value>)> = vec![
-        (
-            Method::PUT,
-            format!("/vpc-endpoints/{eid}/policy"),
-            Some(json!({"policy_document": {}})),
-        ),
-        (Method::DELETE, format!("/vpc-endpoints/{eid}/policy"), None),
-        (Method::GET, "/vpc-endpoint-services/public".into(), None),
-        (
-            Method::PUT,
-            format!("/vpc-endpoints/{eid}/routetables"),
-            Some(json!({"routetables": []})),
-        ),
-    ];
-    for (method, rest, body) in &cases {
-        let r = app.call(method.clone(), rest, body.as_ref()).await;
-        assert_eq!(r.status, 501, "{method} {rest}: {}", r.text);
-        let message = r.assert_error(501, "EndPoint.0001");
-        // It names the operation and does not invite a retry that can never work.
-        assert!(
-            message.ends_with(" is not implemented by vpcep."),
-            "{message}"
-        );
-        assert!(!message.to_lowercase().contains("retry"), "{message}");
     }
 }
 

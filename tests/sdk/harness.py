@@ -92,6 +92,8 @@ ERROR_TEXT = {
     "EndPoint.3006": "The endpoint service is being used.",
     "EndPoint.3036": "Invalid permissions.",
     "EndPoint.3062": "Invalid endpoint service ID.",
+    "EndPoint.2010": "The input parameter subnet ID is empty.",
+    "EndPoint.3021": "Invalid serverType.",
     "EndPoint.3066": "The tag cannot be empty.",
     "EndPoint.3067": "The tag key cannot be duplicated.",
     "EndPoint.3068": "Tag keys and values should meet relevant requirements.",
@@ -500,8 +502,7 @@ class Caught:
 def sdk_error(sdk: Sdk, status: int, code: str, contains: str | None = None):
     """Expects the SDK call in the block to raise the exception the SDK makes of `status`
     (ClientRequestException below 500, ServerResponseException from 500), with `error_code`
-    `code`, an `error_msg` that starts with the code's table text (a 501 names the operation
-    instead), and the response's
+    `code`, an `error_msg` that starts with the code's table text, and the response's
     `X-Request-Id` as `request_id`."""
     __tracebackhide__ = True
     caught = Caught()
@@ -521,12 +522,7 @@ def sdk_error(sdk: Sdk, status: int, code: str, contains: str | None = None):
     assert type(exc) is want_cls, f"{type(exc).__name__} for {status}: {exc}"
     text = ERROR_TEXT[code]
     assert isinstance(exc.error_msg, str), f"error_msg is not a string: {exc}"
-    if status == 501:
-        # A 501 names the operation instead of the table's "Please retry" (docs/api.md §2).
-        assert exc.error_msg.endswith(" is not implemented by vpcep."), exc
-        assert "retry" not in exc.error_msg.lower(), exc
-    else:
-        assert exc.error_msg.startswith(text), f"error_msg does not start with {text!r}: {exc}"
+    assert exc.error_msg.startswith(text), f"error_msg does not start with {text!r}: {exc}"
     if contains is not None:
         assert contains in exc.error_msg, f"error_msg lacks {contains!r}: {exc}"
     rid = sdk.last_request_id()

@@ -115,6 +115,20 @@ impl Caller {
         Resp::from_reqwest(rb.send().await.expect("send the request")).await
     }
 
+    /// A POST under `/v2/{project}`, with a JSON body or none at all (no Content-Type either),
+    /// as the Terraform provider sends the v2 upgrades.
+    pub async fn post_v2(&self, rest: &str, body: Option<&Value>) -> Resp {
+        let url = format!("{}/v2/{}{}", self.base, self.project, rest);
+        let mut rb = self.client.post(url);
+        if let Some(token) = &self.token {
+            rb = rb.header("X-Auth-Token", token);
+        }
+        if let Some(body) = body {
+            rb = rb.json(body);
+        }
+        Resp::from_reqwest(rb.send().await.expect("send the request")).await
+    }
+
     /// Any method and path under the project, with a body sent exactly as given.
     pub async fn call_text(
         &self,

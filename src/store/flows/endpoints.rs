@@ -1,11 +1,14 @@
 //! Endpoints as their consumer manages them, and the same rows seen as connections by the
 //! service's owner (accept, reject, and the seed operation).
 
+use std::collections::HashSet;
+
 use super::{check_quota, require_service, Access, Flow};
+use crate::domain::gateway::{self, Rebind};
 use crate::domain::{
     address, ids::new_uuid, lifecycle, may_connect, seed, time, Connection, ConnectionAction,
-    DescriptionUpdate, Endpoint, EndpointId, NewEndpoint, ProjectId, QueryError, QuotaKind,
-    SeedError, ServiceId, Tenant,
+    DescriptionUpdate, Endpoint, EndpointId, EndpointService, NewEndpoint, ProjectId, QueryError,
+    QuotaKind, SeedError, ServiceId, Tenant, EDITION_PROFESSION,
 };
 use crate::store::list::ListQuery;
 use crate::store::tx::{EndpointInsert, Lock, Tx};
@@ -18,6 +21,56 @@ impl From<SeedError> for StoreError {
             SeedError::Transition(t) => StoreError::Transition(t),
         }
     }
+}
+
+/// The new endpoint as its service's type shapes it: an interface endpoint needs a subnet
+/// (EndPoint.2010) and has no route tables; a gateway endpoint binds the VPC's default route
+/// table unless it names some, and has no DNS name, subnet or IP whitelist. A policy only where
+/// the service takes one (EndPoint.2048).
+fn shaped_for(new: &NewEndpoint, service: &EndpointService) -> StoreResult<NewEndpoint> {
+    if let Some(why) = gateway::policy_refusal(
+        &service.service_type,
+        service.enable_policy,
+        !new.policy_statement.is_empty(),
+        new.policy_document.is_some(),
+    ) {
+        return Err(StoreError::PolicyRefused(why));
+    }
+    let mut new = new.clone();
+    if service.service_type == gateway::GATEWAY {
+        if new.routetables.is_empty() {
+            new.routetables = vec![gateway::default_route_table(&new.vpc_id)];
+        }
+        new.enable_dns = false;
+        new.subnet_id = None;
+        new.whitelist.clear();
+        new.enable_whitelist = false;
+    } else {
+        if new.subnet_id.is_none() {
+            return Err(StoreError::SubnetRequired);
+        }
+        new.routetables.clear();
+    }
+    Ok(new)
+}
+
+/// The route tables other endpoints of `service` in the VPC hold (a table routes to a gateway
+/// service through one endpoint only: EndPoint.2039).
+async fn taken_routetables<T: Tx>(
+    tx: &mut T,
+    service: &ServiceId,
+    vpc_id: &str,
+    except: Option<&EndpointId>,
+) -> StoreResult<HashSet<String>> {
+    tx.serialize(&format!("vpcep-routetables:{service}:{vpc_id}"))
+        .await?;
+    Ok(tx
+        .routetables_of_service(service, vpc_id)
+        .await?
+        .into_iter()
+        .filter(|(id, _)| except.is_none_or(|e| e.as_str() != id))
+        .flat_map(|(_, tables)| tables)
+        .collect())
 }
 
 /// The address of a new endpoint in its VPC: the requested one when it is free (EndPoint.2042
@@ -68,8 +121,20 @@ impl Flow for Create {
         if !service.status.accepts_connections() {
             return Err(StoreError::ServiceNotAvailable);
         }
+        let new = &shaped_for(new, &service)?;
+        if service.service_type == gateway::GATEWAY {
+            let taken = taken_routetables(tx, &new.endpoint_service_id, &new.vpc_id, None).await?;
+            if let Some(t) = new.routetables.iter().find(|t| taken.contains(*t)) {
+                return Err(StoreError::RouteTableInUse(t.clone()));
+            }
+        }
         check_quota(tx, &consumer.project_id, QuotaKind::Endpoint, self.quota).await?;
-        let port_ip = address(tx, &new.vpc_id, new.port_ip).await?;
+        // A gateway endpoint has no address of its own; it still holds one of the VPC's
+        // automatic range, which it never shows.
+        let requested = new
+            .port_ip
+            .filter(|_| service.service_type != gateway::GATEWAY);
+        let port_ip = address(tx, &new.vpc_id, requested).await?;
         let fault = tx.take_fault(&consumer.project_id).await?;
         let start = lifecycle::endpoint_start(
             service.approval_enabled,
@@ -190,6 +255,154 @@ impl Flow for UpdateWhitelist {
         endpoint.enable_whitelist = enabled;
         endpoint.updated_at = now;
         Ok(endpoint)
+    }
+}
+
+/// The endpoint `id` of `project` after checking it may be modified (settled, not `failed`),
+/// with its service.
+async fn modifiable<T: Tx>(
+    tx: &mut T,
+    project: &ProjectId,
+    id: &EndpointId,
+) -> StoreResult<(Endpoint, EndpointService)> {
+    tx.endpoint_status(project, id)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .check_endpoint_update()
+        .map_err(StoreError::Transition)?;
+    let endpoint = tx
+        .endpoint(project, id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let service_id = ServiceId::stored(endpoint.endpoint_service_id.clone());
+    let service = tx
+        .service(None, &service_id, Lock::Share)
+        .await?
+        .ok_or_else(|| StoreError::Internal("an endpoint's service is missing".into()))?
+        .service;
+    Ok((endpoint, service))
+}
+
+/// UpdateEndpointPolicy: a gateway endpoint's `policy_statement` (an empty list clears it), an
+/// interface endpoint's `policy_document`, where the service takes policies (EndPoint.2048);
+/// an absent key keeps its value.
+pub struct UpdatePolicy {
+    pub project: ProjectId,
+    pub id: EndpointId,
+    pub statement: Option<Vec<serde_json::Value>>,
+    pub document: Option<serde_json::Value>,
+}
+
+impl Flow for UpdatePolicy {
+    type Output = Endpoint;
+    const ACCESS: Access = Access::Write;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<Endpoint> {
+        let (mut endpoint, service) = modifiable(tx, &self.project, &self.id).await?;
+        if let Some(why) = gateway::policy_refusal(
+            &service.service_type,
+            service.enable_policy,
+            self.statement.is_some(),
+            self.document.is_some(),
+        ) {
+            return Err(StoreError::PolicyRefused(why));
+        }
+        let statement = self
+            .statement
+            .as_ref()
+            .unwrap_or(&endpoint.policy_statement);
+        let document = self.document.as_ref().or(endpoint.policy_document.as_ref());
+        if *statement == endpoint.policy_statement && document == endpoint.policy_document.as_ref()
+        {
+            return Ok(endpoint);
+        }
+        let now = time::now();
+        tx.set_endpoint_policy(&self.id, statement, document, now)
+            .await?;
+        endpoint.policy_statement = statement.clone();
+        endpoint.policy_document = document.cloned();
+        endpoint.updated_at = now;
+        Ok(endpoint)
+    }
+}
+
+/// DeleteEndpointPolicy: removes the endpoint's policy (EndPoint.2049 when it has none).
+pub struct DeletePolicy {
+    pub project: ProjectId,
+    pub id: EndpointId,
+}
+
+impl Flow for DeletePolicy {
+    type Output = Endpoint;
+    const ACCESS: Access = Access::Write;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<Endpoint> {
+        let (mut endpoint, _) = modifiable(tx, &self.project, &self.id).await?;
+        if endpoint.policy_statement.is_empty() && endpoint.policy_document.is_none() {
+            return Err(StoreError::NoPolicy);
+        }
+        let now = time::now();
+        tx.set_endpoint_policy(&self.id, &[], None, now).await?;
+        endpoint.policy_statement.clear();
+        endpoint.policy_document = None;
+        endpoint.updated_at = now;
+        Ok(endpoint)
+    }
+}
+
+/// UpdateEndpointRoutetable: a gateway endpoint binds `routetables` instead of its own; tables
+/// another endpoint of the service holds in the VPC stay unbound and are reported. Refused
+/// (nothing changed) when no table would be left bound (EndPoint.2040).
+pub struct UpdateRoutetables {
+    pub project: ProjectId,
+    pub id: EndpointId,
+    pub routetables: Vec<String>,
+}
+
+impl Flow for UpdateRoutetables {
+    type Output = Rebind;
+    const ACCESS: Access = Access::Write;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<Rebind> {
+        let (endpoint, service) = modifiable(tx, &self.project, &self.id).await?;
+        if service.service_type != gateway::GATEWAY {
+            return Err(StoreError::NotGateway);
+        }
+        let service_id = ServiceId::stored(service.id);
+        let taken = taken_routetables(tx, &service_id, &endpoint.vpc_id, Some(&self.id)).await?;
+        let outcome = gateway::rebind(&self.routetables, &taken);
+        if outcome.routetables.is_empty() {
+            return Err(StoreError::NoRouteTable);
+        }
+        if outcome.routetables != endpoint.routetables {
+            tx.set_endpoint_routetables(&self.id, &outcome.routetables, time::now())
+                .await?;
+        }
+        Ok(outcome)
+    }
+}
+
+/// UpgradeEndpoint (v2, `action: start`): a basic endpoint becomes professional, when its
+/// service supports that edition (after UpgradeEndpointService); again is a no-op.
+pub struct Upgrade {
+    pub project: ProjectId,
+    pub id: EndpointId,
+}
+
+impl Flow for Upgrade {
+    type Output = ();
+    const ACCESS: Access = Access::Write;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<()> {
+        let (endpoint, service) = modifiable(tx, &self.project, &self.id).await?;
+        if !service
+            .supported_editions
+            .iter()
+            .any(|e| e == EDITION_PROFESSION)
+        {
+            return Err(StoreError::EditionUnsupported);
+        }
+        if endpoint.edition != EDITION_PROFESSION {
+            tx.set_endpoint_edition(&self.id, EDITION_PROFESSION, time::now())
+                .await?;
+        }
+        Ok(())
     }
 }
 

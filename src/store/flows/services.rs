@@ -2,9 +2,11 @@
 //! connecting.
 
 use super::{check_quota, Access, Flow};
+use crate::domain::catalogue::{self, PublicEntry};
 use crate::domain::{
     compose_service_name, ids::new_uuid, lifecycle, ports_clash_with_any, time, EndpointService,
-    NewService, Port, ProjectId, QuotaKind, ServiceError, ServiceId, ServicePatch, Tenant,
+    NewService, Port, ProjectId, QuotaKind, ServerResource, ServiceError, ServiceId, ServicePatch,
+    Tenant, EDITION_BASIC, EDITION_PROFESSION,
 };
 use crate::store::list::ListQuery;
 use crate::store::tx::{Lock, StoredService, Tx};
@@ -89,6 +91,11 @@ impl Flow for Create {
             updated_at: now,
             connection_count: 0,
             error: fault.into_iter().map(ServiceError::from).collect(),
+            public: false,
+            owner: String::new(),
+            is_charge: false,
+            supported_editions: vec![EDITION_BASIC.to_owned()],
+            server_resources: Vec::new(),
         };
         tx.insert_service(&service, new.name.as_deref(), &start)
             .await?;
@@ -216,5 +223,134 @@ impl Flow for Fail {
         tx.set_service_failed(&self.id, &self.error, time::now())
             .await?;
         Ok(owned(tx, &self.project, &self.id, Lock::No).await?.service)
+    }
+}
+
+/// Puts the entries of the public catalogue in `region` that are not there yet; returns how
+/// many it added. Nodes starting at once add each entry once.
+pub struct EnsureCatalogue {
+    pub region: String,
+    pub entries: Vec<PublicEntry>,
+}
+
+impl Flow for EnsureCatalogue {
+    type Output = usize;
+    const ACCESS: Access = Access::Write;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<usize> {
+        tx.serialize("vpcep-catalogue").await?;
+        let mut added = 0;
+        for entry in &self.entries {
+            let service = catalogue::service(entry, &self.region, time::now());
+            let id = ServiceId::stored(service.id.clone());
+            if tx.service(None, &id, Lock::No).await?.is_none() {
+                let start = lifecycle::service_start(false, 0, time::now_ms());
+                tx.insert_service(&service, Some(&entry.name), &start)
+                    .await?;
+                added += 1;
+            }
+        }
+        Ok(added)
+    }
+}
+
+/// ListServicePublicDetails: the catalogue, as lists page it.
+pub struct ListPublic {
+    pub filter: ServiceFilter,
+    pub page: PageRequest,
+}
+
+impl Flow for ListPublic {
+    type Output = Page<EndpointService>;
+    const ACCESS: Access = Access::Read;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<Self::Output> {
+        let f = &self.filter;
+        let query = ListQuery::new()
+            .eq("s.project_id", catalogue::PUBLIC_PROJECT)
+            .eq_opt("s.id", f.id.as_deref())
+            .contains_opt("s.service_name", f.name.as_deref());
+        tx.list_services(&query, self.page).await
+    }
+}
+
+/// The caller's service `id`, in a state that allows changes (EndPoint.3045 otherwise),
+/// row-locked for update.
+async fn changeable<T: Tx>(
+    tx: &mut T,
+    project: &ProjectId,
+    id: &ServiceId,
+) -> StoreResult<StoredService> {
+    let found = owned(tx, project, id, Lock::Update).await?;
+    if !found.service.status.allows_update() {
+        return Err(StoreError::ServiceStateForbids);
+    }
+    Ok(found)
+}
+
+/// UpgradeEndpointService (v2): the service supports the professional edition from now on, so
+/// its endpoints may be upgraded; again is a no-op.
+pub struct Upgrade {
+    pub project: ProjectId,
+    pub id: ServiceId,
+}
+
+impl Flow for Upgrade {
+    type Output = ();
+    const ACCESS: Access = Access::Write;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<()> {
+        let StoredService { mut service, name } = changeable(tx, &self.project, &self.id).await?;
+        if service
+            .supported_editions
+            .iter()
+            .any(|e| e == EDITION_PROFESSION)
+        {
+            return Ok(());
+        }
+        service
+            .supported_editions
+            .push(EDITION_PROFESSION.to_owned());
+        service.updated_at = time::now();
+        tx.update_service(&service, name.as_deref()).await
+    }
+}
+
+/// AddEndpointServiceServerResource (v2): adds backend ELB instances to an `LB` service
+/// (EndPoint.3021 for another server type). One already there keeps its place and takes the
+/// availability zone given; a service holds at most `MAX_SERVER_RESOURCES` (EndPoint.0016).
+pub struct AddServerResources {
+    pub project: ProjectId,
+    pub id: ServiceId,
+    pub resources: Vec<ServerResource>,
+}
+
+/// At most 50 backend resources on one service.
+pub const MAX_SERVER_RESOURCES: usize = 50;
+
+impl Flow for AddServerResources {
+    type Output = ();
+    const ACCESS: Access = Access::Write;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<()> {
+        let StoredService { mut service, name } = changeable(tx, &self.project, &self.id).await?;
+        if service.server_type != "LB" {
+            return Err(StoreError::NotAnLbService);
+        }
+        let before = service.server_resources.clone();
+        for r in &self.resources {
+            match service
+                .server_resources
+                .iter_mut()
+                .find(|s| s.resource_id == r.resource_id)
+            {
+                Some(s) => s.availability_zone_id = r.availability_zone_id.clone(),
+                None => service.server_resources.push(r.clone()),
+            }
+        }
+        if service.server_resources.len() > MAX_SERVER_RESOURCES {
+            return Err(StoreError::TooManyServerResources);
+        }
+        if service.server_resources == before {
+            return Ok(());
+        }
+        service.updated_at = time::now();
+        tx.update_service(&service, name.as_deref()).await
     }
 }

@@ -18,7 +18,7 @@ const SELECT: &str = "SELECT e.id, e.marker_id, e.project_id, e.domain_id, \
      e.endpoint_service_id, s.service_name, s.service_type, e.vpc_id, e.subnet_id, e.port_ip, \
      e.enable_dns, e.description, e.connection_description, e.status, e.ever_accepted, \
      e.whitelist, e.enable_whitelist, e.tags, e.routetables, e.policy_document, e.error, \
-     e.created_at, e.updated_at \
+     e.created_at, e.updated_at, e.policy_statement, e.edition \
      FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id";
 const COUNT: &str =
     "SELECT COUNT(*) FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id";
@@ -46,6 +46,8 @@ fn row(r: &Row) -> StoreResult<Endpoint> {
         tags: json(r, 17)?,
         routetables: json(r, 18)?,
         policy_document: json_opt(r, 19)?,
+        policy_statement: json(r, 23)?,
+        edition: col(r, 24)?,
         error: json_opt(r, 20)?.unwrap_or_default(),
         created_at: col(r, 21)?,
         updated_at: col(r, 22)?,
@@ -167,9 +169,9 @@ impl<C: GenericClient> EndpointRows for PgTx<'_, C> {
             "INSERT INTO endpoints (id, project_id, domain_id, endpoint_service_id, vpc_id, subnet_id,
                  port_ip, enable_dns, description, connection_description, status, ever_accepted,
                  whitelist, enable_whitelist, tags, routetables, policy_document, error, created_at,
-                 updated_at, settled_status, transition_at)
+                 updated_at, settled_status, transition_at, policy_statement)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '', $10, $11, $12, $13, $14, $15, $16, $17,
-                     $18, $18, $19, $20)",
+                     $18, $18, $19, $20, $21)",
             &[
                 &row.id,
                 &row.consumer.project_id.as_str(),
@@ -191,6 +193,7 @@ impl<C: GenericClient> EndpointRows for PgTx<'_, C> {
                 &row.now,
                 &start.settles_in().map(ConnectionStatus::as_str),
                 &start.due_ms(),
+                &to_json(&new.policy_statement)?,
             ],
         )
         .await
@@ -242,6 +245,79 @@ impl<C: GenericClient> EndpointRows for PgTx<'_, C> {
         .await
         .map_err(pg_error)?;
         Ok(())
+    }
+
+    async fn set_endpoint_policy(
+        &mut self,
+        id: &EndpointId,
+        statement: &[serde_json::Value],
+        document: Option<&serde_json::Value>,
+        now: i64,
+    ) -> StoreResult<()> {
+        x(
+            self.c,
+            "UPDATE endpoints SET policy_statement = $1, policy_document = $2, updated_at = $3
+             WHERE id = $4",
+            &[
+                &to_json(&statement)?,
+                &document.map(to_json).transpose()?,
+                &now,
+                &id.as_str(),
+            ],
+        )
+        .await
+        .map_err(pg_error)?;
+        Ok(())
+    }
+
+    async fn set_endpoint_routetables(
+        &mut self,
+        id: &EndpointId,
+        routetables: &[String],
+        now: i64,
+    ) -> StoreResult<()> {
+        x(
+            self.c,
+            "UPDATE endpoints SET routetables = $1, updated_at = $2 WHERE id = $3",
+            &[&to_json(&routetables)?, &now, &id.as_str()],
+        )
+        .await
+        .map_err(pg_error)?;
+        Ok(())
+    }
+
+    async fn set_endpoint_edition(
+        &mut self,
+        id: &EndpointId,
+        edition: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        x(
+            self.c,
+            "UPDATE endpoints SET edition = $1, updated_at = $2 WHERE id = $3",
+            &[&edition, &now, &id.as_str()],
+        )
+        .await
+        .map_err(pg_error)?;
+        Ok(())
+    }
+
+    async fn routetables_of_service(
+        &mut self,
+        service: &ServiceId,
+        vpc_id: &str,
+    ) -> StoreResult<Vec<(String, Vec<String>)>> {
+        q(
+            self.c,
+            "SELECT id, routetables FROM endpoints
+             WHERE endpoint_service_id = $1 AND vpc_id = $2",
+            &[&service.as_str(), &vpc_id],
+        )
+        .await
+        .map_err(pg_error)?
+        .iter()
+        .map(|r| Ok((col(r, 0)?, json(r, 1)?)))
+        .collect()
     }
 
     async fn set_endpoint_failed(

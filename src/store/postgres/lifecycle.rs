@@ -115,9 +115,13 @@ impl<C: GenericClient> LifecycleRows for PgTx<'_, C> {
         let endpoints = x(self.c, "DELETE FROM endpoints", &[])
             .await
             .map_err(pg_error)?;
-        let services = x(self.c, "DELETE FROM endpoint_services", &[])
-            .await
-            .map_err(pg_error)?;
+        let services = x(
+            self.c,
+            "DELETE FROM endpoint_services WHERE NOT public",
+            &[],
+        )
+        .await
+        .map_err(pg_error)?;
         x(self.c, "DELETE FROM fault_plans", &[])
             .await
             .map_err(pg_error)?;

@@ -58,6 +58,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_project_counts",
         include_str!("../migrations/postgres/0006_project_counts.sql"),
     ),
+    (
+        "0007_catalogue_editions_policies",
+        include_str!("../migrations/postgres/0007_catalogue_editions_policies.sql"),
+    ),
 ];
 
 /// Attempts of a transaction that keeps failing with a serialization failure or a deadlock.

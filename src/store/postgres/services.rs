@@ -15,14 +15,15 @@ use crate::store::{Page, PageRequest, StoreResult};
 const COLUMNS: &str = "s.id, s.project_id, s.domain_id, s.service_name, s.port_id, s.vpc_id, \
      s.pool_id, s.server_type, s.service_type, s.approval_enabled, s.status, s.ip, s.tcp_proxy, \
      s.description, s.enable_policy, s.ip_version, s.ports, s.tags, s.created_at, s.updated_at, \
-     s.name, s.error";
+     s.name, s.error, s.public, s.owner, s.is_charge, s.supported_editions, s.server_resources";
 
 /// `connection_count`: connections in `creating` or `accepted` (the VPCEP API reference's
 /// endpoint service object), from the counters that migration 0004's triggers keep.
 const WITH_COUNT: &str = "SELECT s.id, s.project_id, s.domain_id, s.service_name, s.port_id, \
      s.vpc_id, s.pool_id, s.server_type, s.service_type, s.approval_enabled, s.status, s.ip, \
      s.tcp_proxy, s.description, s.enable_policy, s.ip_version, s.ports, s.tags, s.created_at, \
-     s.updated_at, s.name, s.error, (SELECT COALESCE(SUM(n.count), 0)::BIGINT FROM service_connection_counts n \
+     s.updated_at, s.name, s.error, s.public, s.owner, s.is_charge, s.supported_editions, \
+     s.server_resources, (SELECT COALESCE(SUM(n.count), 0)::BIGINT FROM service_connection_counts n \
      WHERE n.endpoint_service_id = s.id AND n.status IN ('creating', 'accepted')) \
      FROM endpoint_services s";
 
@@ -50,6 +51,11 @@ fn row(r: &Row) -> StoreResult<(EndpointService, Option<String>)> {
         updated_at: col(r, 19)?,
         connection_count: 0,
         error: json_opt(r, 21)?.unwrap_or_default(),
+        public: col(r, 22)?,
+        owner: col(r, 23)?,
+        is_charge: col(r, 24)?,
+        supported_editions: json(r, 25)?,
+        server_resources: json(r, 26)?,
     };
     Ok((service, col(r, 20)?))
 }
@@ -60,7 +66,7 @@ fn stored(r: &Row) -> StoreResult<StoredService> {
 
 fn row_with_count(r: &Row) -> StoreResult<EndpointService> {
     let (mut s, _) = row(r)?;
-    s.connection_count = col(r, 22)?;
+    s.connection_count = col(r, 27)?;
     Ok(s)
 }
 
@@ -164,9 +170,10 @@ impl<C: GenericClient> ServiceRows for PgTx<'_, C> {
             "INSERT INTO endpoint_services (id, project_id, domain_id, name, service_name, port_id,
              vpc_id, pool_id, server_type, service_type, approval_enabled, status, ip, tcp_proxy,
              description, enable_policy, ip_version, ports, tags, created_at, updated_at,
-             settled_status, transition_at, error)
+             settled_status, transition_at, error, public, owner, is_charge, supported_editions,
+             server_resources)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                 $19, $20, $21, $22, $23, $24)",
+                 $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)",
             &[
                 &service.id,
                 &service.project_id,
@@ -192,6 +199,11 @@ impl<C: GenericClient> ServiceRows for PgTx<'_, C> {
                 &start.settles_in().map(ServiceStatus::as_str),
                 &start.due_ms(),
                 &error_json,
+                &service.public,
+                &service.owner,
+                &service.is_charge,
+                &to_json(&service.supported_editions)?,
+                &to_json(&service.server_resources)?,
             ],
         )
         .await
@@ -207,7 +219,8 @@ impl<C: GenericClient> ServiceRows for PgTx<'_, C> {
         x(
             self.c,
             "UPDATE endpoint_services SET approval_enabled = $1, name = $2, service_name = $3,
-                 ports = $4, port_id = $5, tcp_proxy = $6, description = $7, ip = $8, updated_at = $9
+                 ports = $4, port_id = $5, tcp_proxy = $6, description = $7, ip = $8, updated_at = $9,
+                 supported_editions = $11, server_resources = $12
              WHERE id = $10",
             &[
                 &service.approval_enabled,
@@ -220,6 +233,8 @@ impl<C: GenericClient> ServiceRows for PgTx<'_, C> {
                 &service.ip,
                 &service.updated_at,
                 &service.id,
+                &to_json(&service.supported_editions)?,
+                &to_json(&service.server_resources)?,
             ],
         )
         .await

@@ -16,7 +16,7 @@ const SELECT: &str = "SELECT e.id, e.marker_id, e.project_id, e.domain_id, \
      e.endpoint_service_id, s.service_name, s.service_type, e.vpc_id, e.subnet_id, e.port_ip, \
      e.enable_dns, e.description, e.connection_description, e.status, e.ever_accepted, \
      e.whitelist, e.enable_whitelist, e.tags, e.routetables, e.policy_document, e.error, \
-     e.created_at, e.updated_at \
+     e.created_at, e.updated_at, e.policy_statement, e.edition \
      FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id";
 const COUNT: &str =
     "SELECT COUNT(*) FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id";
@@ -44,6 +44,8 @@ fn row(r: &Row<'_>) -> rusqlite::Result<Endpoint> {
         tags: json(r, 17)?,
         routetables: json(r, 18)?,
         policy_document: json_opt(r, 19)?,
+        policy_statement: json(r, 23)?,
+        edition: r.get(24)?,
         error: json_opt(r, 20)?.unwrap_or_default(),
         created_at: r.get(21)?,
         updated_at: r.get(22)?,
@@ -158,9 +160,9 @@ impl EndpointRows for SqliteTx<'_> {
             "INSERT INTO endpoints (id, project_id, domain_id, endpoint_service_id, vpc_id,
                  subnet_id, port_ip, enable_dns, description, connection_description, status,
                  ever_accepted, whitelist, enable_whitelist, tags, routetables, policy_document,
-                 error, created_at, updated_at, settled_status, transition_at)
+                 error, created_at, updated_at, settled_status, transition_at, policy_statement)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '', ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?18, ?19, ?20)",
+                     ?17, ?18, ?18, ?19, ?20, ?21)",
             params![
                 r.id,
                 r.consumer.project_id.as_str(),
@@ -182,6 +184,7 @@ impl EndpointRows for SqliteTx<'_> {
                 r.now,
                 r.start.settles_in().map(ConnectionStatus::as_str),
                 r.start.due_ms(),
+                to_json(&new.policy_statement)?,
             ],
         )
         .map(drop)
@@ -219,6 +222,70 @@ impl EndpointRows for SqliteTx<'_> {
             params![to_json(&whitelist)?, enabled, now, id.as_str()],
         )
         .map(drop)
+    }
+
+    async fn set_endpoint_policy(
+        &mut self,
+        id: &EndpointId,
+        statement: &[serde_json::Value],
+        document: Option<&serde_json::Value>,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.exec(
+            "UPDATE endpoints SET policy_statement = ?1, policy_document = ?2, updated_at = ?3
+             WHERE id = ?4",
+            params![
+                to_json(&statement)?,
+                document.map(to_json).transpose()?,
+                now,
+                id.as_str()
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn set_endpoint_routetables(
+        &mut self,
+        id: &EndpointId,
+        routetables: &[String],
+        now: i64,
+    ) -> StoreResult<()> {
+        self.exec(
+            "UPDATE endpoints SET routetables = ?1, updated_at = ?2 WHERE id = ?3",
+            params![to_json(&routetables)?, now, id.as_str()],
+        )
+        .map(drop)
+    }
+
+    async fn set_endpoint_edition(
+        &mut self,
+        id: &EndpointId,
+        edition: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.exec(
+            "UPDATE endpoints SET edition = ?1, updated_at = ?2 WHERE id = ?3",
+            params![edition, now, id.as_str()],
+        )
+        .map(drop)
+    }
+
+    async fn routetables_of_service(
+        &mut self,
+        service: &ServiceId,
+        vpc_id: &str,
+    ) -> StoreResult<Vec<(String, Vec<String>)>> {
+        let mut s = self
+            .c
+            .prepare_cached(
+                "SELECT id, routetables FROM endpoints
+                 WHERE endpoint_service_id = ?1 AND vpc_id = ?2",
+            )
+            .map_err(db_error)?;
+        let rows = s
+            .query_map([service.as_str(), vpc_id], |r| Ok((r.get(0)?, json(r, 1)?)))
+            .map_err(db_error)?;
+        rows.collect::<Result<_, _>>().map_err(db_error)
     }
 
     async fn set_endpoint_failed(

@@ -104,7 +104,7 @@ impl LifecycleRows for SqliteTx<'_> {
     async fn reset_all(&mut self) -> StoreResult<ResetCounts> {
         let permissions = self.exec("DELETE FROM endpoint_service_permissions", [])?;
         let endpoints = self.exec("DELETE FROM endpoints", [])?;
-        let services = self.exec("DELETE FROM endpoint_services", [])?;
+        let services = self.exec("DELETE FROM endpoint_services WHERE public = 0", [])?;
         self.exec("DELETE FROM fault_plans", [])?;
         Ok(ResetCounts {
             services: services as u64,

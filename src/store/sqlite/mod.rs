@@ -49,6 +49,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_project_counts",
         include_str!("../migrations/sqlite/0006_project_counts.sql"),
     ),
+    (
+        "0007_catalogue_editions_policies",
+        include_str!("../migrations/sqlite/0007_catalogue_editions_policies.sql"),
+    ),
 ];
 
 /// Read connections kept open; two cores serve more than enough readers with this.
