@@ -148,6 +148,14 @@ pub async fn reset(db: DatabaseArg, yes: bool) -> anyhow::Result<()> {
 
 /// `vpcep serve`
 pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
+    if args.max_buffered_body_bytes < args.max_body_bytes {
+        anyhow::bail!(
+            "--max-buffered-body-bytes ({}) must be at least --max-body-bytes ({}): a body of the \
+             largest size could never be received",
+            args.max_buffered_body_bytes,
+            args.max_body_bytes
+        );
+    }
     let given = args.bootstrap_credential()?;
     // --ephemeral: a database in a folder that is removed when this function returns (a stop by
     // SIGINT or SIGTERM; a SIGKILL leaves it to the system's temporary-file cleaning).

@@ -229,6 +229,10 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes (413 above).
     #[arg(long, env = "VPCEP_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Most bytes of request bodies held at once, all requests together; a body that does not
+    /// fit is refused with 503 and `Retry-After` before it is read. At least --max-body-bytes.
+    #[arg(long, env = "VPCEP_MAX_BUFFERED_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_buffered_body_bytes: usize,
     /// Time a client has to send a request's headers, and again its body (408 after).
     #[arg(long, env = "VPCEP_READ_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub read_timeout: Duration,
@@ -343,6 +347,7 @@ pub struct Settings {
     pub region: String,
     pub max_batch: usize,
     pub max_body_bytes: usize,
+    pub max_buffered_body_bytes: usize,
     pub read_timeout: Duration,
     pub request_timeout: Duration,
     pub max_in_flight: usize,
@@ -366,6 +371,7 @@ impl From<&ServeArgs> for Settings {
             region: a.region.clone(),
             max_batch: a.max_batch as usize,
             max_body_bytes: a.max_body_bytes,
+            max_buffered_body_bytes: a.max_buffered_body_bytes,
             read_timeout: a.read_timeout,
             request_timeout: a.request_timeout,
             max_in_flight: a.max_in_flight as usize,

@@ -32,7 +32,7 @@ impl App {
         let settings = Arc::new(Settings::from(args));
         Ok(Self {
             listener,
-            router: api::router(AppState { store, settings }),
+            router: api::router(AppState::new(store, settings)),
             read_timeout: args.read_timeout,
             shutdown_timeout: args.shutdown_timeout,
         })

@@ -18,6 +18,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::{header, request::Parts, HeaderMap, StatusCode};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value};
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
@@ -64,6 +65,8 @@ pub struct Ctx<P = InProject> {
     /// The path's other ids.
     pub ids: P,
     pub body: Bytes,
+    /// The body's share of the buffer budget, given back when the handler is done.
+    _budget: BodyPermit,
 }
 
 /// The ids a route's path holds beyond its project, each parsed with its own error code by
@@ -349,8 +352,8 @@ async fn verify_signed(
     state: &AppState,
     credential: &Credential,
     auth: &signing::Authorization,
-) -> Result<Bytes, ApiError> {
-    let body = read_body(&parts.headers, body, state).await?;
+) -> Result<(Bytes, BodyPermit), ApiError> {
+    let (body, permit) = read_body(&parts.headers, body, state).await?;
     let request = signing::SignedRequest {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -367,7 +370,7 @@ async fn verify_signed(
         }
         return Err(unauthorized(e));
     }
-    Ok(body)
+    Ok((body, permit))
 }
 
 impl<P: RouteIds> FromRequest<AppState> for Ctx<P> {
@@ -376,7 +379,7 @@ impl<P: RouteIds> FromRequest<AppState> for Ctx<P> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let (mut parts, body) = req.into_parts();
         AcceptsJson::from_request_parts(&mut parts, state).await?;
-        let (credential, mut ids, project_id, body) =
+        let (credential, mut ids, project_id, (body, budget)) =
             match authenticate(&parts.headers, state).await? {
                 Identity::Token(credential) => {
                     let mut ids = PathIds::extract(&mut parts, state).await?;
@@ -400,6 +403,7 @@ impl<P: RouteIds> FromRequest<AppState> for Ctx<P> {
             project_id,
             ids: route_ids,
             body,
+            _budget: budget,
         })
     }
 }
@@ -427,10 +431,44 @@ impl<P> Ctx<P> {
     }
 }
 
-/// Reads the whole body: 413 when `Content-Length` announces more than the limit (before reading
-/// a byte) or when a streamed body grows past it; 408 when the client stalls. Both close the
-/// connection, since the rest of the body was not read.
-async fn read_body(headers: &HeaderMap, body: Body, state: &AppState) -> Result<Bytes, ApiError> {
+/// The share of `--max-buffered-body-bytes` a request's body holds until the request is
+/// answered.
+pub type BodyPermit = Option<OwnedSemaphorePermit>;
+
+/// 503 with `Retry-After` for a body the buffer budget cannot hold now. The connection is
+/// closed, since the body was not (or not fully) read.
+fn budget_exhausted() -> ApiError {
+    ApiError::unavailable("Too many request bodies are being received at once; retry shortly.")
+        .close_connection()
+}
+
+/// Takes `n` bytes of the body budget at once, or fails.
+fn take_budget(state: &AppState, n: usize) -> Result<BodyPermit, ApiError> {
+    if n == 0 {
+        return Ok(None);
+    }
+    let n = u32::try_from(n).map_err(|_| budget_exhausted())?;
+    state
+        .body_budget
+        .clone()
+        .try_acquire_many_owned(n)
+        .map(Some)
+        .map_err(|_| budget_exhausted())
+}
+
+/// Reads the whole body, holding its bytes against the server's budget for buffered bodies:
+/// - 413 when `Content-Length` announces more than the limit (before reading a byte) or when a
+///   streamed body grows past it;
+/// - 503 with `Retry-After` when the budget cannot hold the announced length (before reading a
+///   byte) or, for a body without a length, the next part of it;
+/// - 408 when the client stalls.
+///
+/// All three close the connection, since the rest of the body was not read.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    state: &AppState,
+) -> Result<(Bytes, BodyPermit), ApiError> {
     let limit = state.settings.max_body_bytes;
     let timeout: Duration = state.settings.read_timeout;
     let too_large = || {
@@ -438,27 +476,55 @@ async fn read_body(headers: &HeaderMap, body: Body, state: &AppState) -> Result<
             .status(StatusCode::PAYLOAD_TOO_LARGE)
             .close_connection()
     };
-    if let Some(len) = headers
+    let announced = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        if len > limit as u64 {
-            return Err(too_large());
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut permit = match announced {
+        Some(len) if len > limit as u64 => return Err(too_large()),
+        // At most `limit`, which fits a usize.
+        Some(len) => take_budget(state, usize::try_from(len).unwrap_or(limit))?,
+        None => None,
+    };
+    let mut held = permit.as_ref().map_or(0, |p| p.num_permits());
+    let mut body = Limited::new(body, limit);
+    // Sized once for an announced body, so it never grows past what the budget holds.
+    let mut buf: Vec<u8> = Vec::with_capacity(held);
+    let read = async {
+        while let Some(frame) = body.frame().await {
+            let frame = match frame {
+                Ok(frame) => frame,
+                Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
+                Err(_) => {
+                    return Err(
+                        ApiError::param("The request body could not be read.").close_connection()
+                    )
+                }
+            };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            let need = (buf.len() + data.len()).saturating_sub(held);
+            if let Some(more) = take_budget(state, need)? {
+                held += need;
+                match permit.as_mut() {
+                    Some(p) => p.merge(more),
+                    None => permit = Some(more),
+                }
+            }
+            buf.extend_from_slice(&data);
         }
-    }
-    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+        Ok(())
+    };
+    match tokio::time::timeout(timeout, read).await {
         Err(_) => Err(ApiError::with(
             ErrorCode::TimedOut,
             "The request body was not received in time.",
         )
         .status(StatusCode::REQUEST_TIMEOUT)
         .close_connection()),
-        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Ok(Err(_)) => {
-            Err(ApiError::param("The request body could not be read.").close_connection())
-        }
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(())) => Ok((Bytes::from(buf), permit)),
     }
 }
 

@@ -3,6 +3,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use tokio::sync::Semaphore;
+
 use super::error::ApiError;
 use crate::config::Settings;
 use crate::store::flows::Flow;
@@ -13,9 +15,22 @@ use crate::store::{SharedStore, StoreError, StoreResult};
 pub struct AppState {
     pub store: SharedStore,
     pub settings: Arc<Settings>,
+    /// One permit per byte of request body the server may hold at once
+    /// (`--max-buffered-body-bytes`).
+    pub body_budget: Arc<Semaphore>,
 }
 
 impl AppState {
+    pub fn new(store: SharedStore, settings: Arc<Settings>) -> Self {
+        let permits = settings.max_buffered_body_bytes.min(Semaphore::MAX_PERMITS);
+        let body_budget = Arc::new(Semaphore::new(permits));
+        Self {
+            store,
+            settings,
+            body_budget,
+        }
+    }
+
     /// Runs a store call within the request deadline: 504 `EndPoint.0013` when it is exceeded.
     pub async fn db<T>(&self, call: impl Future<Output = StoreResult<T>>) -> Result<T, ApiError> {
         match tokio::time::timeout(self.settings.request_timeout, call).await {

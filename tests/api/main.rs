@@ -15,6 +15,7 @@ mod go_clients;
 mod hints;
 mod isolation;
 mod lifecycle;
+mod memory;
 mod openapi;
 mod permissions;
 mod public;

@@ -309,6 +309,11 @@ impl TestApp {
         self.server.addr
     }
 
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.server.child.id()
+    }
+
     pub fn base(&self) -> String {
         self.server.base()
     }
