@@ -820,3 +820,67 @@ async fn seed_update_throughput_through_one_node_and_through_two_nodes() {
         cfg!(debug_assertions)
     );
 }
+
+/// The quota holds under creates racing through two nodes, with the project's count spread over
+/// shards (migration 0008): 24 clients, 12 per node, race for 40 endpoints; exactly 40 are made,
+/// and after 10 deletes, racing again makes exactly 10 more. Far from the quota, creates count
+/// in one shard each (no common lock); near it, they take the project's turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_quota_holds_when_creates_race_through_two_nodes() {
+    let app = TestApp::builder()
+        .on(Backend::Postgres)
+        .args(POOL)
+        .args(&["--quota-endpoints", "40"])
+        .spawn();
+    let b = Node::start(
+        &app.db_url,
+        &["--pool-size", "8", "--quota-endpoints", "40"],
+    );
+    let nodes = [
+        Api::new(&app.base(), &app.owner),
+        Api::new(&b.base, &app.owner),
+    ];
+    let sid = nodes[0].new_service(false).await;
+    let race = |attempts: usize| {
+        let mut tasks = Vec::new();
+        for client in 0..24 {
+            let api = nodes[client % 2].clone();
+            let sid = sid.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut made = Vec::new();
+                for _ in 0..attempts {
+                    let r = api.create_endpoint(&endpoint_body(&sid)).await;
+                    match r.status {
+                        200 => made.push(str_of(&r.ok()["id"])),
+                        _ => {
+                            r.assert_error(400, "EndPoint.1018");
+                        }
+                    }
+                }
+                made
+            }));
+        }
+        tasks
+    };
+    let mut made = Vec::new();
+    for t in race(4) {
+        made.extend(t.await.expect("client"));
+    }
+    assert_eq!(made.len(), 40, "96 creates racing for a quota of 40");
+    let quotas = nodes[1]
+        .call(Method::GET, "/quotas?type=endpoint", None)
+        .await;
+    assert_eq!(quotas.ok()["quotas"]["resources"][0]["used"], 40);
+    for id in &made[..10] {
+        nodes[1].delete_endpoint(id).await.assert_status(204);
+    }
+    let mut again = 0;
+    for t in race(2) {
+        again += t.await.expect("client").len();
+    }
+    assert_eq!(again, 10, "48 creates racing for the 10 places freed");
+    let quotas = nodes[0]
+        .call(Method::GET, "/quotas?type=endpoint", None)
+        .await;
+    assert_eq!(quotas.ok()["quotas"]["resources"][0]["used"], 40);
+}

@@ -11,9 +11,9 @@ use std::future::Future;
 use crate::domain::lifecycle::Start;
 use crate::domain::tags::{ResourceKind, Tagged};
 use crate::domain::{
-    Connection, ConnectionStatus, Credential, DescriptionUpdate, Endpoint, EndpointId,
-    EndpointService, NewEndpoint, PermissionRecord, Port, ProjectId, QueryError, QuotaKind,
-    ServiceError, ServiceId, ServiceStatus, Tag, Tenant,
+    quota::QuotaShard, Connection, ConnectionStatus, Credential, DescriptionUpdate, Endpoint,
+    EndpointId, EndpointService, NewEndpoint, PermissionRecord, Port, ProjectId, QueryError,
+    QuotaKind, ServiceError, ServiceId, ServiceStatus, Tag, Tenant,
 };
 use crate::store::list::ListQuery;
 use crate::store::{Page, PageRequest, ResetCounts, StoreResult};
@@ -47,6 +47,8 @@ pub struct EndpointInsert<'a> {
     pub start: &'a Start<ConnectionStatus>,
     pub error: Option<&'a QueryError>,
     pub now: i64,
+    /// The shard of the project's endpoint count it is counted in.
+    pub quota_shard: u32,
 }
 
 /// One transaction of a backend.
@@ -118,11 +120,13 @@ pub trait ServiceRows: Send {
         project: &ProjectId,
         port_id: &str,
     ) -> impl Future<Output = StoreResult<Vec<(String, Vec<Port>)>>> + Send;
+    /// Inserts the service, counted in the shard `quota_shard` of its project's count.
     fn insert_service(
         &mut self,
         service: &EndpointService,
         name: Option<&str>,
         start: &Start<ServiceStatus>,
+        quota_shard: u32,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Writes the changeable properties of `service` (and its short name).
     fn update_service(
@@ -338,12 +342,36 @@ pub trait PermissionRows: Send {
 }
 
 pub trait LifecycleRows: Send {
-    /// How many resources of `kind` the project holds (in any state).
+    /// How many resources of `kind` the project holds (in any state): the sum of its shards.
     fn count_of_project(
         &mut self,
         project: &ProjectId,
         kind: QuotaKind,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// One shard of the project's count of `kind`, row-locked as `lock` says.
+    fn quota_shard(
+        &mut self,
+        project: &ProjectId,
+        kind: QuotaKind,
+        shard: u32,
+        lock: Lock,
+    ) -> impl Future<Output = StoreResult<Option<QuotaShard>>> + Send;
+    /// Every shard of the project's count of `kind` that exists, row-locked for update, in
+    /// shard order.
+    fn quota_shards(
+        &mut self,
+        project: &ProjectId,
+        kind: QuotaKind,
+    ) -> impl Future<Output = StoreResult<Vec<QuotaShard>>> + Send;
+    /// Sets each shard's share (`limits[shard]`) of the quota `for_quota`, making missing
+    /// shards.
+    fn set_quota_shares(
+        &mut self,
+        project: &ProjectId,
+        kind: QuotaKind,
+        limits: &[u64],
+        for_quota: u64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Takes one failure from the project's fault plan, if it has any left.
     fn take_fault(
         &mut self,

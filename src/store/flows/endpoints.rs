@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::{check_quota, require_service, Access, Flow};
+use super::{require_service, reserve_quota, Access, Flow};
 use crate::domain::gateway::{self, Rebind};
 use crate::domain::{
     address, ids::new_uuid, lifecycle, may_connect, seed, time, Connection, ConnectionAction,
@@ -128,7 +128,6 @@ impl Flow for Create {
                 return Err(StoreError::RouteTableInUse(t.clone()));
             }
         }
-        check_quota(tx, &consumer.project_id, QuotaKind::Endpoint, self.quota).await?;
         // A gateway endpoint has no address of its own; it still holds one of the VPC's
         // automatic range, which it never shows.
         let requested = new
@@ -143,6 +142,15 @@ impl Flow for Create {
             time::now_ms(),
         );
         let id = EndpointId::stored(new_uuid());
+        // Last before the insert: the quota's lock is held from here to the commit.
+        let quota_shard = reserve_quota(
+            tx,
+            &consumer.project_id,
+            QuotaKind::Endpoint,
+            self.quota,
+            id.as_str(),
+        )
+        .await?;
         tx.insert_endpoint(EndpointInsert {
             id: id.as_str(),
             consumer,
@@ -152,6 +160,7 @@ impl Flow for Create {
             start: &start,
             error: fault.as_ref(),
             now: time::now(),
+            quota_shard,
         })
         .await?;
         tx.endpoint(&consumer.project_id, &id)

@@ -16,9 +16,9 @@ pub mod tags;
 
 use std::future::Future;
 
-use super::tx::Tx;
+use super::tx::{Lock, Tx};
 use super::{StoreError, StoreResult};
-use crate::domain::quota::has_room;
+use crate::domain::quota::{first_shard, rebalance};
 use crate::domain::{ProjectId, QuotaKind, ServiceId};
 
 /// What kind of transaction a flow needs.
@@ -54,20 +54,33 @@ pub(crate) async fn require_service<T: Tx>(
     }
 }
 
-/// EndPoint.1018 unless `project` may create one more resource of `kind`. Creates in one
-/// project count one at a time (on PostgreSQL, through any node), so concurrent creates cannot
-/// pass the quota together.
-pub(crate) async fn check_quota<T: Tx>(
+/// EndPoint.1018 unless `project` may create one more resource of `kind`; otherwise the shard
+/// of the project's count the new resource `id` is counted in. A create counts in one shard,
+/// locked until it commits, while that shard's share of the quota has room; when it has none,
+/// the create takes the project's turn, locks every shard, and spreads the room left over them
+/// again (`domain::quota::rebalance`). Shares add up to the quota and no shard counts past its
+/// share, so creates that race, through any node, cannot pass the quota together.
+pub(crate) async fn reserve_quota<T: Tx>(
     tx: &mut T,
     project: &ProjectId,
     kind: QuotaKind,
     quota: u64,
-) -> StoreResult<()> {
+    id: &str,
+) -> StoreResult<u32> {
+    let first = first_shard(id);
+    // A look without a lock first: a full shard goes to the slow path holding no row lock,
+    // so two slow paths never wait on each other's rows.
+    let seen = tx.quota_shard(project, kind, first, Lock::No).await?;
+    if seen.is_some_and(|s| s.has_room_for(quota)) {
+        let locked = tx.quota_shard(project, kind, first, Lock::Update).await?;
+        if locked.is_some_and(|s| s.has_room_for(quota)) {
+            return Ok(first);
+        }
+    }
     tx.serialize(&format!("vpcep-quota:{}:{project}", kind.as_str()))
         .await?;
-    if has_room(tx.count_of_project(project, kind).await?, quota) {
-        Ok(())
-    } else {
-        Err(StoreError::QuotaExceeded(kind))
-    }
+    let shards = tx.quota_shards(project, kind).await?;
+    let (limits, chosen) = rebalance(&shards, quota).ok_or(StoreError::QuotaExceeded(kind))?;
+    tx.set_quota_shares(project, kind, &limits, quota).await?;
+    Ok(chosen)
 }

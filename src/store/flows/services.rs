@@ -1,7 +1,7 @@
 //! Endpoint services, as their owner manages them, and the lookup consumers make before
 //! connecting.
 
-use super::{check_quota, Access, Flow};
+use super::{reserve_quota, Access, Flow};
 use crate::domain::catalogue::{self, PublicEntry};
 use crate::domain::{
     compose_service_name, ids::new_uuid, lifecycle, ports_clash_with_any, time, EndpointService,
@@ -56,17 +56,18 @@ impl Flow for Create {
     const ACCESS: Access = Access::Write;
     async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<EndpointService> {
         let (owner, new) = (&self.owner, &self.new);
-        check_quota(
+        let id = new_uuid();
+        let quota_shard = reserve_quota(
             tx,
             &owner.project_id,
             QuotaKind::EndpointService,
             self.quota,
+            &id,
         )
         .await?;
         check_ports_free(tx, &owner.project_id, &new.port_id, &new.ports, None).await?;
         let fault = tx.take_fault(&owner.project_id).await?;
         let start = lifecycle::service_start(fault.is_some(), new.delay_ms, time::now_ms());
-        let id = new_uuid();
         let now = time::now();
         let service = EndpointService {
             service_name: compose_service_name(&self.region, new.name.as_deref(), &id),
@@ -97,7 +98,7 @@ impl Flow for Create {
             supported_editions: vec![EDITION_BASIC.to_owned()],
             server_resources: Vec::new(),
         };
-        tx.insert_service(&service, new.name.as_deref(), &start)
+        tx.insert_service(&service, new.name.as_deref(), &start, quota_shard)
             .await?;
         Ok(service)
     }
@@ -244,7 +245,7 @@ impl Flow for EnsureCatalogue {
             let id = ServiceId::stored(service.id.clone());
             if tx.service(None, &id, Lock::No).await?.is_none() {
                 let start = lifecycle::service_start(false, 0, time::now_ms());
-                tx.insert_service(&service, Some(&entry.name), &start)
+                tx.insert_service(&service, Some(&entry.name), &start, 0)
                     .await?;
                 added += 1;
             }

@@ -2,23 +2,99 @@
 
 use deadpool_postgres::GenericClient;
 
-use super::rows::{col, q_one, q_opt, x};
+use super::rows::{col, q, q_one, q_opt, x};
 use super::{pg_error, PgTx};
-use crate::domain::{ProjectId, QueryError, QuotaKind};
-use crate::store::tx::LifecycleRows;
+use crate::domain::{quota::QuotaShard, ProjectId, QueryError, QuotaKind};
+use crate::store::tx::{LifecycleRows, Lock};
 use crate::store::{ResetCounts, StoreResult};
 
 impl<C: GenericClient> LifecycleRows for PgTx<'_, C> {
     async fn count_of_project(&mut self, project: &ProjectId, kind: QuotaKind) -> StoreResult<u64> {
         let row = q_one(
             self.c,
-            "SELECT COALESCE(SUM(count), 0)::BIGINT FROM project_resource_counts
+            "SELECT COALESCE(SUM(count), 0)::BIGINT FROM project_quota_shards
              WHERE project_id = $1 AND kind = $2",
             &[&project.as_str(), &kind.as_str()],
         )
         .await
         .map_err(pg_error)?;
         Ok(u64::try_from(col::<i64>(&row, 0)?).unwrap_or(0))
+    }
+
+    async fn quota_shard(
+        &mut self,
+        project: &ProjectId,
+        kind: QuotaKind,
+        shard: u32,
+        lock: Lock,
+    ) -> StoreResult<Option<QuotaShard>> {
+        let sql = match lock {
+            Lock::No => {
+                "SELECT shard, count, quota_limit, for_quota FROM project_quota_shards
+                 WHERE project_id = $1 AND kind = $2 AND shard = $3"
+            }
+            Lock::Share | Lock::Update => {
+                "SELECT shard, count, quota_limit, for_quota FROM project_quota_shards
+                 WHERE project_id = $1 AND kind = $2 AND shard = $3 FOR UPDATE"
+            }
+        };
+        let shard = i32::try_from(shard).unwrap_or(0);
+        q_opt(self.c, sql, &[&project.as_str(), &kind.as_str(), &shard])
+            .await
+            .map_err(pg_error)?
+            .map(|r| shard_row(&r))
+            .transpose()
+    }
+
+    async fn quota_shards(
+        &mut self,
+        project: &ProjectId,
+        kind: QuotaKind,
+    ) -> StoreResult<Vec<QuotaShard>> {
+        q(
+            self.c,
+            "SELECT shard, count, quota_limit, for_quota FROM project_quota_shards
+             WHERE project_id = $1 AND kind = $2 ORDER BY shard FOR UPDATE",
+            &[&project.as_str(), &kind.as_str()],
+        )
+        .await
+        .map_err(pg_error)?
+        .iter()
+        .map(shard_row)
+        .collect()
+    }
+
+    async fn set_quota_shares(
+        &mut self,
+        project: &ProjectId,
+        kind: QuotaKind,
+        limits: &[u64],
+        for_quota: u64,
+    ) -> StoreResult<()> {
+        let shards: Vec<i32> = (0..limits.len()).map(|s| s as i32).collect();
+        let limits: Vec<i64> = limits
+            .iter()
+            .map(|l| i64::try_from(*l).unwrap_or(i64::MAX))
+            .collect();
+        let for_quota = i64::try_from(for_quota).unwrap_or(i64::MAX);
+        x(
+            self.c,
+            "INSERT INTO project_quota_shards
+                 (project_id, kind, shard, count, quota_limit, for_quota)
+             SELECT $1, $2, s, 0, l, $5 FROM unnest($3::INT[], $4::BIGINT[]) AS t(s, l)
+             ON CONFLICT (project_id, kind, shard)
+             DO UPDATE SET quota_limit = excluded.quota_limit, for_quota = excluded.for_quota",
+            &[
+                &project.as_str(),
+                &kind.as_str(),
+                &shards,
+                &limits,
+                &for_quota,
+            ],
+        )
+        .await
+        .map_err(pg_error)?;
+        Ok(())
     }
 
     /// Row-locked, so two nodes never take the same failure.
@@ -131,4 +207,15 @@ impl<C: GenericClient> LifecycleRows for PgTx<'_, C> {
             permissions,
         })
     }
+}
+
+fn shard_row(r: &tokio_postgres::Row) -> StoreResult<QuotaShard> {
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    let shard: i32 = col(r, 0)?;
+    Ok(QuotaShard {
+        shard: u32::try_from(shard).unwrap_or(0),
+        count: n(col(r, 1)?),
+        limit: n(col(r, 2)?),
+        for_quota: col::<Option<i64>>(r, 3)?.map(n),
+    })
 }

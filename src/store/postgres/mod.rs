@@ -62,6 +62,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_catalogue_editions_policies",
         include_str!("../migrations/postgres/0007_catalogue_editions_policies.sql"),
     ),
+    (
+        "0008_quota_shards",
+        include_str!("../migrations/postgres/0008_quota_shards.sql"),
+    ),
 ];
 
 /// Attempts of a transaction that keeps failing with a serialization failure or a deadlock.

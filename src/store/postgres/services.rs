@@ -161,7 +161,9 @@ impl<C: GenericClient> ServiceRows for PgTx<'_, C> {
         service: &EndpointService,
         name: Option<&str>,
         start: &Start<ServiceStatus>,
+        quota_shard: u32,
     ) -> StoreResult<()> {
+        let quota_shard = i32::try_from(quota_shard).unwrap_or(0);
         let error_json = (!service.error.is_empty())
             .then(|| to_json(&service.error))
             .transpose()?;
@@ -171,9 +173,9 @@ impl<C: GenericClient> ServiceRows for PgTx<'_, C> {
              vpc_id, pool_id, server_type, service_type, approval_enabled, status, ip, tcp_proxy,
              description, enable_policy, ip_version, ports, tags, created_at, updated_at,
              settled_status, transition_at, error, public, owner, is_charge, supported_editions,
-             server_resources)
+             server_resources, quota_shard)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                 $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)",
+                 $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)",
             &[
                 &service.id,
                 &service.project_id,
@@ -204,6 +206,7 @@ impl<C: GenericClient> ServiceRows for PgTx<'_, C> {
                 &service.is_charge,
                 &to_json(&service.supported_editions)?,
                 &to_json(&service.server_resources)?,
+                &quota_shard,
             ],
         )
         .await

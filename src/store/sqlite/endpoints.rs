@@ -160,9 +160,10 @@ impl EndpointRows for SqliteTx<'_> {
             "INSERT INTO endpoints (id, project_id, domain_id, endpoint_service_id, vpc_id,
                  subnet_id, port_ip, enable_dns, description, connection_description, status,
                  ever_accepted, whitelist, enable_whitelist, tags, routetables, policy_document,
-                 error, created_at, updated_at, settled_status, transition_at, policy_statement)
+                 error, created_at, updated_at, settled_status, transition_at, policy_statement,
+                 quota_shard)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '', ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?18, ?19, ?20, ?21)",
+                     ?17, ?18, ?18, ?19, ?20, ?21, ?22)",
             params![
                 r.id,
                 r.consumer.project_id.as_str(),
@@ -185,6 +186,7 @@ impl EndpointRows for SqliteTx<'_> {
                 r.start.settles_in().map(ConnectionStatus::as_str),
                 r.start.due_ms(),
                 to_json(&new.policy_statement)?,
+                r.quota_shard,
             ],
         )
         .map(drop)

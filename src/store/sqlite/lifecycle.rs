@@ -3,15 +3,15 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::{db_error, SqliteTx};
-use crate::domain::{ProjectId, QueryError, QuotaKind};
-use crate::store::tx::LifecycleRows;
+use crate::domain::{quota::QuotaShard, ProjectId, QueryError, QuotaKind};
+use crate::store::tx::{LifecycleRows, Lock};
 use crate::store::{ResetCounts, StoreResult};
 
 impl LifecycleRows for SqliteTx<'_> {
     async fn count_of_project(&mut self, project: &ProjectId, kind: QuotaKind) -> StoreResult<u64> {
         self.c
             .prepare_cached(
-                "SELECT COALESCE(SUM(count), 0) FROM project_resource_counts
+                "SELECT COALESCE(SUM(count), 0) FROM project_quota_shards
                  WHERE project_id = ?1 AND kind = ?2",
             )
             .and_then(|mut s| {
@@ -19,6 +19,69 @@ impl LifecycleRows for SqliteTx<'_> {
             })
             .map(|n| u64::try_from(n).unwrap_or(0))
             .map_err(db_error)
+    }
+
+    async fn quota_shard(
+        &mut self,
+        project: &ProjectId,
+        kind: QuotaKind,
+        shard: u32,
+        _lock: Lock,
+    ) -> StoreResult<Option<QuotaShard>> {
+        self.c
+            .prepare_cached(
+                "SELECT shard, count, quota_limit, for_quota FROM project_quota_shards
+                 WHERE project_id = ?1 AND kind = ?2 AND shard = ?3",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![project.as_str(), kind.as_str(), shard], shard_row)
+                    .optional()
+            })
+            .map_err(db_error)
+    }
+
+    async fn quota_shards(
+        &mut self,
+        project: &ProjectId,
+        kind: QuotaKind,
+    ) -> StoreResult<Vec<QuotaShard>> {
+        let mut s = self
+            .c
+            .prepare_cached(
+                "SELECT shard, count, quota_limit, for_quota FROM project_quota_shards
+                 WHERE project_id = ?1 AND kind = ?2 ORDER BY shard",
+            )
+            .map_err(db_error)?;
+        let rows = s
+            .query_map(params![project.as_str(), kind.as_str()], shard_row)
+            .map_err(db_error)?;
+        rows.collect::<Result<_, _>>().map_err(db_error)
+    }
+
+    async fn set_quota_shares(
+        &mut self,
+        project: &ProjectId,
+        kind: QuotaKind,
+        limits: &[u64],
+        for_quota: u64,
+    ) -> StoreResult<()> {
+        for (shard, limit) in limits.iter().enumerate() {
+            self.exec(
+                "INSERT INTO project_quota_shards
+                     (project_id, kind, shard, count, quota_limit, for_quota)
+                 VALUES (?1, ?2, ?3, 0, ?4, ?5)
+                 ON CONFLICT (project_id, kind, shard)
+                 DO UPDATE SET quota_limit = excluded.quota_limit, for_quota = excluded.for_quota",
+                params![
+                    project.as_str(),
+                    kind.as_str(),
+                    shard as i64,
+                    i64::try_from(*limit).unwrap_or(i64::MAX),
+                    i64::try_from(for_quota).unwrap_or(i64::MAX)
+                ],
+            )?;
+        }
+        Ok(())
     }
 
     async fn take_fault(&mut self, project: &ProjectId) -> StoreResult<Option<QueryError>> {
@@ -112,4 +175,14 @@ impl LifecycleRows for SqliteTx<'_> {
             permissions: permissions as u64,
         })
     }
+}
+
+fn shard_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QuotaShard> {
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    Ok(QuotaShard {
+        shard: r.get(0)?,
+        count: n(r.get(1)?),
+        limit: n(r.get(2)?),
+        for_quota: r.get::<_, Option<i64>>(3)?.map(n),
+    })
 }

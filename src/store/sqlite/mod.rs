@@ -53,6 +53,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_catalogue_editions_policies",
         include_str!("../migrations/sqlite/0007_catalogue_editions_policies.sql"),
     ),
+    (
+        "0008_quota_shards",
+        include_str!("../migrations/sqlite/0008_quota_shards.sql"),
+    ),
 ];
 
 /// Read connections kept open; two cores serve more than enough readers with this.

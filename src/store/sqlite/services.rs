@@ -139,6 +139,7 @@ impl ServiceRows for SqliteTx<'_> {
         service: &EndpointService,
         name: Option<&str>,
         start: &Start<ServiceStatus>,
+        quota_shard: u32,
     ) -> StoreResult<()> {
         let error_json = (!service.error.is_empty())
             .then(|| to_json(&service.error))
@@ -148,9 +149,9 @@ impl ServiceRows for SqliteTx<'_> {
                  vpc_id, pool_id, server_type, service_type, approval_enabled, status, ip, tcp_proxy,
                  description, enable_policy, ip_version, ports, tags, created_at, updated_at,
                  settled_status, transition_at, error, public, owner, is_charge, supported_editions,
-                 server_resources)
+                 server_resources, quota_shard)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                     ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+                     ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
             params![
                 service.id,
                 service.project_id,
@@ -181,6 +182,7 @@ impl ServiceRows for SqliteTx<'_> {
                 service.is_charge,
                 to_json(&service.supported_editions)?,
                 to_json(&service.server_resources)?,
+                quota_shard,
             ],
         )
         .map(drop)
