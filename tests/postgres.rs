@@ -884,3 +884,92 @@ async fn a_quota_holds_when_creates_race_through_two_nodes() {
         .await;
     assert_eq!(quotas.ok()["quotas"]["resources"][0]["used"], 40);
 }
+
+/// Polls `api` until a credential's request is refused (401), for at most `within`; how long
+/// it took.
+async fn refused_within(api: &Api, within: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < within {
+        let r = api.call(Method::GET, "/vpc-endpoint-services", None).await;
+        if r.status == 401 {
+            return Some(start.elapsed());
+        }
+        r.assert_status(200);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    None
+}
+
+/// Each node keeps the credentials it looked up (no database round trip for them), and a
+/// revocation through the command line reaches both nodes at once through LISTEN/NOTIFY; while
+/// a node's listener is down it does not use its cache, so a revocation then works at once too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_credential_stops_working_on_every_node_at_once() {
+    let (app, _b, _owners) = two_nodes();
+    let nodes = |who: &Credential| [Api::new(&app.base(), who), Api::new(&_b.base, who)];
+
+    // A credential used on both nodes (so both cached it), then revoked with the CLI.
+    let who = create_credential(&app.db_url, &["--name", "revoked"]);
+    let apis = nodes(&who);
+    for api in &apis {
+        for _ in 0..5 {
+            api.call(Method::GET, "/vpc-endpoint-services", None)
+                .await
+                .assert_status(200);
+        }
+    }
+    let out = vpcep(&[
+        "credentials",
+        "delete",
+        "--database",
+        &app.db_url,
+        "--access-key",
+        &who.access_key,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (i, api) in apis.iter().enumerate() {
+        let took = refused_within(api, Duration::from_secs(2)).await;
+        assert!(
+            took.is_some(),
+            "node {i} still accepts a revoked credential after 2 s"
+        );
+        eprintln!("node {i}: refused {:?} after the revocation", took);
+    }
+
+    // A new credential works at once on both nodes (nothing is cached for unknown keys).
+    let fresh = create_credential(&app.db_url, &["--name", "fresh"]);
+    for api in nodes(&fresh) {
+        api.call(Method::GET, "/vpc-endpoint-services", None)
+            .await
+            .assert_status(200);
+    }
+
+    // With the listeners' connections killed, the nodes look credentials up in the database
+    // until they listen again: a revocation meanwhile is still refused at once.
+    let db = app.db_url.rsplit('/').next().unwrap_or_default().to_owned();
+    postgres_admin(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = '{db}' AND query = 'LISTEN vpcep_credentials'"
+    ));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let out = vpcep(&[
+        "credentials",
+        "delete",
+        "--database",
+        &app.db_url,
+        "--access-key",
+        &fresh.access_key,
+    ]);
+    assert!(out.status.success());
+    for (i, api) in nodes(&fresh).iter().enumerate() {
+        let took = refused_within(api, Duration::from_secs(2)).await;
+        assert!(
+            took.is_some(),
+            "node {i} accepts a credential revoked while it was not listening"
+        );
+    }
+}

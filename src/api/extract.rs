@@ -26,7 +26,7 @@ use crate::auth::{hash_token, signing};
 use crate::domain::{
     parse_path_id, Credential, EndpointId, PermissionId, ProjectId, ServiceId, Tenant,
 };
-use crate::store::{flows, PageRequest, SortDir, SortKey};
+use crate::store::{PageRequest, SortDir, SortKey};
 
 /// 406 unless the `Accept` header admits JSON (or is absent). An extractor rather than a route
 /// layer, so that routing and method checks (404, 405) come first, as docs/api.md §2 orders them.
@@ -170,9 +170,7 @@ async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Identity,
         let auth = parsed.map_err(unauthorized)?;
         signing::check_date(headers, time::OffsetDateTime::now_utc()).map_err(unauthorized)?;
         let credential = state
-            .run(flows::credentials::ByAccessKey {
-                access_key: auth.access_key.clone(),
-            })
+            .db(state.store.credential_by_access_key(&auth.access_key))
             .await?
             .ok_or_else(|| unauthorized("Unknown access key"))?;
         return Ok(Identity::Signed(credential, auth));
@@ -184,9 +182,7 @@ async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Identity,
         .filter(|t| !t.is_empty())
         .ok_or_else(|| unauthorized("Send X-Auth-Token or sign the request with AK/SK"))?;
     let credential = state
-        .run(flows::credentials::ByToken {
-            token_sha256: hash_token(token),
-        })
+        .db(state.store.credential_by_token(&hash_token(token)))
         .await?
         .ok_or_else(|| unauthorized("Unknown token"))?;
     Ok(Identity::Token(credential))

@@ -11,6 +11,8 @@ pub mod tx;
 
 use std::sync::Arc;
 
+use crate::domain::Credential;
+
 use crate::domain::{
     ConnectionStatus, Permission, QuotaKind, ServiceId, ServiceStatus, TransitionError,
 };
@@ -231,6 +233,41 @@ pub enum Store {
 pub type SharedStore = Arc<Store>;
 
 impl Store {
+    /// The credential of an access key: on PostgreSQL from the node's cache when it may be
+    /// (`postgres::credential_cache`), else from the database.
+    pub async fn credential_by_access_key(
+        &self,
+        access_key: &str,
+    ) -> StoreResult<Option<Credential>> {
+        let flow = flows::credentials::ByAccessKey {
+            access_key: access_key.to_owned(),
+        };
+        match self {
+            Store::Sqlite(s) => s.run(flow).await,
+            Store::Postgres(p) => {
+                let key =
+                    postgres::credential_cache::CredentialKey::AccessKey(access_key.to_owned());
+                Box::pin(p.credential(key, flow)).await
+            }
+        }
+    }
+
+    /// The credential of a token (by the token's SHA-256), like
+    /// [`Store::credential_by_access_key`].
+    pub async fn credential_by_token(&self, token_sha256: &str) -> StoreResult<Option<Credential>> {
+        let flow = flows::credentials::ByToken {
+            token_sha256: token_sha256.to_owned(),
+        };
+        match self {
+            Store::Sqlite(s) => s.run(flow).await,
+            Store::Postgres(p) => {
+                let key =
+                    postgres::credential_cache::CredentialKey::TokenSha256(token_sha256.to_owned());
+                Box::pin(p.credential(key, flow)).await
+            }
+        }
+    }
+
     /// Runs one flow in a transaction of the kind it declares ([`flows::Access`]).
     pub async fn run<F: Flow>(&self, flow: F) -> StoreResult<F::Output> {
         match self {

@@ -15,6 +15,7 @@
 //! - A commit returns once PostgreSQL has flushed it (`synchronous_commit` as configured by the
 //!   operator; on by default).
 
+pub mod credential_cache;
 mod credentials;
 mod endpoints;
 mod lifecycle;
@@ -23,12 +24,16 @@ mod rows;
 mod services;
 mod tags;
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use credential_cache::{CredentialCache, CredentialKey};
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
+use crate::domain::Credential;
 use crate::store::flows::{Access, Flow};
 use crate::store::{StoreError, StoreResult};
 
@@ -66,12 +71,79 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_quota_shards",
         include_str!("../migrations/postgres/0008_quota_shards.sql"),
     ),
+    (
+        "0009_credential_notify",
+        include_str!("../migrations/postgres/0009_credential_notify.sql"),
+    ),
 ];
 
 /// Attempts of a transaction that keeps failing with a serialization failure or a deadlock.
 const MAX_ATTEMPTS: u32 = 5;
 /// The advisory lock key that serializes migrations across nodes ("vpcep" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0076_7063_6570;
+
+/// Keeps a connection that listens for credential changes (migration 0009) and clears the
+/// node's credential cache at each; the cache is used only while it listens. Reconnects after a
+/// second when the connection is lost.
+async fn listen_for_credential_changes(
+    config: tokio_postgres::Config,
+    cache: Arc<CredentialCache>,
+) {
+    // Whether the last failure to connect was logged; a run of them is logged once.
+    let mut warned = false;
+    loop {
+        match config.connect(NoTls).await {
+            Ok((client, mut connection)) => {
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+                // The connection delivers notifications as messages; it ends on any failure.
+                let pump = tokio::spawn(async move {
+                    while let Some(message) =
+                        std::future::poll_fn(|cx| connection.poll_message(cx)).await
+                    {
+                        match message {
+                            Ok(tokio_postgres::AsyncMessage::Notification(_)) => {
+                                if tx.send(()).is_err() {
+                                    break;
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(_) => break,
+                        }
+                    }
+                });
+                match client.batch_execute("LISTEN vpcep_credentials").await {
+                    Ok(()) => {
+                        cache.set_live(true);
+                        warned = false;
+                        while rx.recv().await.is_some() {
+                            cache.invalidate();
+                        }
+                        cache.set_live(false);
+                        tracing::warn!(
+                            "credential change notifications: connection lost; credentials are \
+                             looked up in the database until it is back"
+                        );
+                    }
+                    Err(e) => {
+                        cache.set_live(false);
+                        tracing::debug!(error = %e, "LISTEN vpcep_credentials failed");
+                    }
+                }
+                pump.abort();
+                drop(client);
+            }
+            Err(e) => {
+                cache.set_live(false);
+                if !warned {
+                    tracing::warn!(error = %e, "credential change notifications: cannot connect; \
+                                    credentials are looked up in the database meanwhile");
+                    warned = true;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
 
 /// Settings of the PostgreSQL backend.
 #[derive(Clone, Debug)]
@@ -95,6 +167,8 @@ impl Default for Options {
 
 pub struct PostgresStore {
     pool: Pool,
+    /// The credentials this node looked up, forgotten at every announced change.
+    credentials: Arc<CredentialCache>,
 }
 
 /// The reason, with a hint, when a connection failed in a way that waiting will not cure; `None`
@@ -190,6 +264,7 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("vpcep");
         }
+        let listener_config = config.clone();
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -205,10 +280,38 @@ impl PostgresStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| anyhow::anyhow!("cannot build the PostgreSQL pool: {e}"))?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            credentials: Arc::new(CredentialCache::default()),
+        };
         store.wait_until_up(options.startup_wait, url).await?;
         store.migrate().await?;
+        tokio::spawn(listen_for_credential_changes(
+            listener_config,
+            store.credentials.clone(),
+        ));
         Ok(store)
+    }
+
+    /// A credential lookup (`flow`, which finds `key`), answered from the cache when it may be.
+    pub async fn credential<F>(
+        &self,
+        key: CredentialKey,
+        flow: F,
+    ) -> StoreResult<Option<Credential>>
+    where
+        F: Flow<Output = Option<Credential>>,
+    {
+        if let Some(hit) = self.credentials.get(&key) {
+            return Ok(Some(hit));
+        }
+        let generation = self.credentials.generation();
+        let read_at = Instant::now();
+        let found = self.run(flow).await?;
+        if let Some(credential) = &found {
+            self.credentials.put(key, credential, generation, read_at);
+        }
+        Ok(found)
     }
 
     /// Waits out a database that cannot be reached yet, or that says it is starting; any other

@@ -57,6 +57,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_quota_shards",
         include_str!("../migrations/sqlite/0008_quota_shards.sql"),
     ),
+    (
+        "0009_credential_notify",
+        include_str!("../migrations/sqlite/0009_credential_notify.sql"),
+    ),
 ];
 
 /// Read connections kept open; two cores serve more than enough readers with this.
