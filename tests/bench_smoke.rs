@@ -15,10 +15,13 @@ use serde_json::Value;
 /// Building the harness on a cold target directory dominates; the smoke run itself takes ~10 s.
 const TIMEOUT: Duration = Duration::from_secs(900);
 
-const SCENARIOS: [&str; 6] = [
+/// The default scenarios in their order; `db` is the database-alone scenario of the backend.
+const SCENARIOS: [&str; 8] = [
     "noop",
     "update-1",
+    "db",
     "update-100",
+    "update-100-spread",
     "list",
     "list-id",
     "create",
@@ -85,12 +88,18 @@ fn harness_smoke_run_writes_a_complete_report() {
     );
     assert!(report["seed"]["connections_direct"].as_u64().unwrap_or(0) > 0);
 
+    let db = if postgres { "db-postgres" } else { "db-sqlite" };
+    let expected: Vec<&str> = SCENARIOS
+        .iter()
+        .map(|&n| if n == "db" { db } else { n })
+        .collect();
+
     let scenarios = report["scenarios"].as_array().expect("a scenarios array");
     let names: Vec<&str> = scenarios
         .iter()
         .filter_map(|s| s["name"].as_str())
         .collect();
-    assert_eq!(names, SCENARIOS, "{}", ctx("scenario list"));
+    assert_eq!(names, expected, "{}", ctx("scenario list"));
     for s in scenarios {
         let name = s["name"].as_str().unwrap();
         let field = |path: &[&str]| -> &Value { path.iter().fold(s, |v, k| &v[*k]) };
@@ -121,8 +130,9 @@ fn harness_smoke_run_writes_a_complete_report() {
                 "{name}: {path:?} missing or not positive\n{s:#}"
             );
         }
+        // The database-alone scenario runs without the server: it has no server figures.
         assert!(
-            field(&["server", "peak_rss_kib"]).as_u64().unwrap_or(0) > 0,
+            name == db || field(&["server", "peak_rss_kib"]).as_u64().unwrap_or(0) > 0,
             "{name}: no peak RSS\n{s:#}"
         );
         assert!(
@@ -130,7 +140,7 @@ fn harness_smoke_run_writes_a_complete_report() {
             "{name}: no ratio\n{s:#}"
         );
     }
-    for name in &SCENARIOS[1..] {
+    for name in &expected[1..] {
         let key = format!("{name} / noop");
         assert!(
             report["ratios"][&key].as_f64().is_some(),
@@ -138,6 +148,16 @@ fn harness_smoke_run_writes_a_complete_report() {
             ctx(&format!("ratio {key}"))
         );
     }
+    let key = format!("update-1 / {db}");
+    assert!(
+        report["ratios"][&key].as_f64().is_some_and(|r| r > 0.0),
+        "{}",
+        ctx(&format!("ratio {key}"))
+    );
+    assert!(
+        stdout.contains(&format!("{key} = ")),
+        "no {key} ratio on stdout:\n{stdout}"
+    );
 }
 
 fn read_report(path: &Path) -> Value {

@@ -60,7 +60,7 @@ pub async fn send(sender: &mut Sender, req: Request<Body>) -> Result<(StatusCode
 pub async fn preflight(workload: &Workload, addr: SocketAddr) -> Result<()> {
     let mut sender = connect(addr).await?;
     let mut dates = DateCache::default();
-    let built = workload.next(&mut dates, true);
+    let built = workload.next(0, &mut dates, true);
     let (status, body) = send(&mut sender, built.request).await?;
     let expect = built.expect.expect("asked for an expectation");
     check(&expect, status.as_u16(), &body)
@@ -87,7 +87,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn new() -> Outcome {
+    pub fn new() -> Outcome {
         Outcome {
             requests: 0,
             ok: 0,
@@ -102,8 +102,8 @@ impl Outcome {
         }
     }
 
-    fn merge(&mut self, other: ClientOutcome) {
-        let o = other.outcome;
+    /// Adds another client's figures (not `elapsed`, which is the run's).
+    pub fn merge(&mut self, o: Outcome) {
         self.requests += o.requests;
         self.ok += o.ok;
         self.non_2xx += o.non_2xx;
@@ -139,7 +139,7 @@ pub async fn run(
     let warm_until = start + warmup;
     let end = warm_until + duration;
     let handles: Vec<_> = (0..clients)
-        .map(|_| tokio::spawn(client(workload.clone(), addr, warm_until, end)))
+        .map(|c| tokio::spawn(client(workload.clone(), c, addr, warm_until, end)))
         .collect();
     let mut total = Outcome::new();
     let mut last = end;
@@ -149,7 +149,7 @@ pub async fn run(
                 if let Some(t) = c.last_done {
                     last = last.max(t);
                 }
-                total.merge(c);
+                total.merge(c.outcome);
             }
             Err(e) => {
                 total.transport_errors += 1;
@@ -165,6 +165,7 @@ pub async fn run(
 
 async fn client(
     workload: Arc<Workload>,
+    index: usize,
     addr: SocketAddr,
     warm_until: Instant,
     end: Instant,
@@ -207,7 +208,7 @@ async fn client(
                 }
             },
         };
-        let built = workload.next(&mut dates, false);
+        let built = workload.next(index, &mut dates, false);
         let t0 = Instant::now();
         let measured = t0 >= warm_until;
         let result = send(sender, built.request).await;

@@ -1,7 +1,9 @@
 //! `vpcep-bench`: starts a vpcep server on a fresh database, seeds it, runs closed-loop load
-//! scenarios against it, and reports requests/s, latencies, errors and the server's memory as a
-//! Markdown table (stdout) and a JSON file. See `bench/README.md`.
+//! scenarios against it, measures the database alone doing the same single-row update (the
+//! ceiling that `update-1` is compared with), and reports requests/s, latencies, errors and the
+//! server's memory as a Markdown table (stdout) and a JSON file. See `bench/README.md`.
 
+mod db;
 mod load;
 mod report;
 mod seed;
@@ -22,7 +24,7 @@ use serde_json::json;
 use crate::load::INTERRUPTED;
 use crate::report::ScenarioResult;
 use crate::server::Server;
-use crate::workload::{AuthMode, Data, Kind, Workload};
+use crate::workload::{AuthMode, Data, Kind, Pick, Workload};
 
 /// Benchmark harness of the vpcep server.
 #[derive(Parser, Debug)]
@@ -57,14 +59,15 @@ struct Args {
     #[arg(long, value_name = "T", value_parser = parse_duration)]
     warmup: Option<Duration>,
 
-    /// Scenarios to run, comma-separated; they always run in this order
+    /// Scenarios to run, comma-separated; they always run in this order (`db` is `db-sqlite`, or
+    /// `db-postgres` with --postgres)
     #[arg(
         long,
-        value_enum,
+        value_parser = workload::pick_parser(),
         value_delimiter = ',',
-        default_value = "noop,update-1,update-100,list,list-id,create"
+        default_value = "noop,update-1,db,update-100,update-100-spread,list,list-id,create"
     )]
-    scenarios: Vec<Kind>,
+    scenarios: Vec<Pick>,
 
     /// Authentication of the /v1 requests
     #[arg(long, value_enum, default_value = "aksk")]
@@ -154,7 +157,10 @@ impl Config {
         let mut scenarios = if a.soak {
             vec![Kind::Update1]
         } else {
-            a.scenarios.clone()
+            a.scenarios
+                .iter()
+                .map(|p| p.resolve(a.postgres.is_some()))
+                .collect::<Result<Vec<Kind>>>()?
         };
         scenarios.sort();
         scenarios.dedup();
@@ -223,10 +229,26 @@ fn description(kind: Kind, data: &Data, create_vpcs: usize) -> String {
                           rotating over every seeded connection (so over the services), a new \
                           description each time"
             .into(),
+        Kind::DbSqlite => db_description(
+            "SQLite",
+            "a copy of the seeded file, WAL, synchronous=FULL, busy_timeout 5 s, one thread and \
+             connection per client",
+        ),
+        Kind::DbPostgres => db_description(
+            "PostgreSQL",
+            "the run's database (vpcep idle), one connection and prepared statement per client",
+        ),
         Kind::Update100 => format!(
             "PUT .../connections/description with {} connections of one service per request, \
              rotating over services and blocks of connections, new descriptions each time",
             data.update_batch()
+        ),
+        Kind::Update100Spread => format!(
+            "PUT .../connections/description with all {} connections of one service per request, \
+             each client always its own service ({} extra services seeded, one per client), so no \
+             two requests in flight share a row; new descriptions each time",
+            workload::UPDATE_BATCH,
+            data.spread_services.len()
         ),
         Kind::List => "GET .../connections?limit=1000 (ListServiceConnections), rotating over \
                        services"
@@ -244,6 +266,15 @@ fn description(kind: Kind, data: &Data, create_vpcs: usize) -> String {
             }
         ),
     }
+}
+
+/// The description of a database-alone scenario.
+fn db_description(database: &str, how: &str) -> String {
+    format!(
+        "{database} alone, no vpcep: each client repeats UPDATE endpoints SET \
+         connection_description = ?, updated_at = ? WHERE id = ? in autocommit on rows of its own \
+         (the seeded connections, rotating); {how}"
+    )
 }
 
 fn run(args: &Args) -> Result<()> {
@@ -315,7 +346,18 @@ fn run(args: &Args) -> Result<()> {
             &args.server_args,
             startup,
         )?;
-        let api = rt.block_on(seed::api_setup(setup.addr, &owner, &consumer, cfg.services))?;
+        let spread = if cfg.scenarios.contains(&Kind::Update100Spread) {
+            cfg.clients
+        } else {
+            0
+        };
+        let api = rt.block_on(seed::api_setup(
+            setup.addr,
+            &owner,
+            &consumer,
+            cfg.services,
+            spread,
+        ))?;
         let status = setup.stop(Duration::from_secs(60))?;
         ensure!(status.success(), "the setup server exited with {status}");
         api
@@ -323,25 +365,51 @@ fn run(args: &Args) -> Result<()> {
     let api_seconds = t_api.elapsed().as_secs_f64();
     check_interrupted()?;
 
-    // Part 2: the other connections, straight into the database.
+    // Part 2: the other connections, straight into the database; the spread services get
+    // UPDATE_BATCH connections each.
+    let spread = api.spread_services.len();
+    let spread_total = spread * workload::UPDATE_BATCH;
     let mut connections = api.connections.clone();
     connections.reserve(cfg.connections - connections.len());
-    let plan = seed::Plan {
-        services: &api.services,
-        first: cfg.services,
-        total: cfg.connections,
-        template: api.connections[0].to_string(),
-    };
-    eprintln!(
-        "vpcep-bench: seeding {} connections directly",
-        cfg.connections - cfg.services
-    );
-    let direct = match &pg {
-        Some(p) => rt.block_on(seed::postgres(&p.url, &plan, &mut connections))?,
-        None => seed::sqlite(&sqlite_path, &plan, &mut connections)?,
+    let mut spread_connections = api.spread_connections.clone();
+    let direct = {
+        let template = api.connections[0].to_string();
+        let mut parts = vec![seed::Part {
+            plan: seed::Plan {
+                services: &api.services,
+                first: cfg.services,
+                total: cfg.connections,
+                template: template.clone(),
+            },
+            ids: &mut connections,
+        }];
+        if spread > 0 {
+            parts.push(seed::Part {
+                plan: seed::Plan {
+                    services: &api.spread_services,
+                    first: spread,
+                    total: spread_total,
+                    template,
+                },
+                ids: &mut spread_connections,
+            });
+        }
+        eprintln!(
+            "vpcep-bench: seeding {} connections directly",
+            cfg.connections - cfg.services + spread_total - spread
+        );
+        match &pg {
+            Some(p) => rt.block_on(seed::postgres(&p.url, &mut parts))?,
+            None => seed::sqlite(&sqlite_path, &mut parts)?,
+        }
     };
     ensure!(connections.len() == cfg.connections, "seeded a wrong count");
+    ensure!(
+        spread_connections.len() == spread_total,
+        "seeded a wrong count of spread connections"
+    );
     check_interrupted()?;
+    let db_target = db_target(&cfg, pg.as_ref(), &sqlite_path, work.path())?;
 
     // The server under test.
     let mut srv = Server::start(
@@ -360,6 +428,8 @@ fn run(args: &Args) -> Result<()> {
         services: api.services.clone(),
         connections,
         create_service: api.create_service.clone(),
+        spread_services: api.spread_services.clone(),
+        spread_connections,
     });
     eprintln!("vpcep-bench: server pid {} on {}", srv.pid, srv.addr);
 
@@ -367,6 +437,15 @@ fn run(args: &Args) -> Result<()> {
     let mut process_peak = idle.hwm_kib;
     for &kind in &cfg.scenarios {
         check_interrupted()?;
+        if kind.is_db() {
+            let target = db_target
+                .as_ref()
+                .context("no database for the database-alone scenario")?;
+            let result = db_scenario(kind, target, &rt, &cfg, &data, args.create_vpcs)?;
+            print_progress(&result);
+            results.push(result);
+            continue;
+        }
         let workload = Arc::new(Workload::new(
             kind,
             data.clone(),
@@ -421,7 +500,7 @@ fn run(args: &Args) -> Result<()> {
             let mib =
                 |k: Option<u64>| k.map_or("?".to_string(), |k| format!("{:.1}", k as f64 / 1024.0));
             eprintln!(
-                "vpcep-bench: {:<10} RSS MiB: first {} at {:.0} s, last {} at {:.0} s, highest {} ({} samples)",
+                "vpcep-bench: {:<17} RSS MiB: first {} at {:.0} s, last {} at {:.0} s, highest {} ({} samples)",
                 kind.name(),
                 mib(first.1),
                 first.0,
@@ -435,21 +514,12 @@ fn run(args: &Args) -> Result<()> {
         let client_cpu1 = server::cpu_seconds("/proc/self/stat");
         let mem = srv.memory();
         process_peak = process_peak.max(mem.hwm_kib);
-        // CPU over the warm-up too; scaled to the measured part.
-        let whole = (cfg.warmup + outcome.elapsed).as_secs_f64();
-        let share = if whole > 0.0 {
-            outcome.elapsed.as_secs_f64() / whole
-        } else {
-            1.0
-        };
-        let diff = |a: Option<f64>, b: Option<f64>| match (a, b) {
-            (Some(a), Some(b)) => Some((b - a) * share),
-            _ => None,
-        };
+        let share = measured_share(cfg.warmup, outcome.elapsed);
+        let diff = |a, b| cpu_diff(a, b, share);
         let result = ScenarioResult {
             kind,
             description: description(kind, &data, args.create_vpcs),
-            batch: (kind == Kind::Update100).then(|| workload.batch()),
+            batch: kind.is_batch().then(|| workload.batch()),
             peak_rss_kib: mem.hwm_kib,
             peak_rss_reset: reset,
             rss_kib: mem.rss_kib,
@@ -458,16 +528,7 @@ fn run(args: &Args) -> Result<()> {
             rss_samples,
             outcome,
         };
-        eprintln!(
-            "vpcep-bench: {:<10} {:>8} requests {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms  errors {}+{}",
-            kind.name(),
-            result.outcome.requests,
-            result.rps(),
-            result.outcome.latency_us.value_at_quantile(0.5) as f64 / 1000.0,
-            result.outcome.latency_us.value_at_quantile(0.99) as f64 / 1000.0,
-            result.outcome.non_2xx,
-            result.outcome.transport_errors,
-        );
+        print_progress(&result);
         results.push(result);
     }
     check_interrupted()?;
@@ -503,6 +564,7 @@ fn run(args: &Args) -> Result<()> {
             "auth": args.auth.name(),
             "scenarios": cfg.scenarios.iter().map(|k| k.name()).collect::<Vec<_>>(),
             "update_batch": data.update_batch(),
+            "spread_services": spread,
             "list_limit": workload::LIST_LIMIT,
             "create_vpcs": args.create_vpcs,
             "server_args": args.server_args,
@@ -523,8 +585,9 @@ fn run(args: &Args) -> Result<()> {
             },
         },
         "seed": {
-            "services_via_api": api.services.len() + 1,
-            "connections_via_api": api.connections.len(),
+            "services_via_api": api.services.len() + 1 + spread,
+            "connections_via_api": api.connections.len() + spread,
+            "spread_connections": data.spread_connections.len(),
             "connections_direct": direct.rows,
             "direct_transactions": direct.transactions,
             "api_seconds": report::round(api_seconds, 3),
@@ -557,7 +620,7 @@ fn run(args: &Args) -> Result<()> {
             )
         })
         .unwrap_or_else(|| "-".into());
-    let context = vec![
+    let mut context = vec![
         format!(
             "{finished_at}, {} cores ({}), git {git}, load average {} at start",
             report["machine"]["cores"],
@@ -581,6 +644,12 @@ fn run(args: &Args) -> Result<()> {
             args.out.display(),
         ),
     ];
+    if spread > 0 {
+        context.push(format!(
+            "update-100-spread: {spread} more services of {} connections each, one per client",
+            workload::UPDATE_BATCH
+        ));
+    }
     println!("{}", report::markdown(&title, &context, &results));
 
     if args.keep {
@@ -591,6 +660,94 @@ fn run(args: &Args) -> Result<()> {
         .context("the server did not stop cleanly after the run")?;
     drop(pg);
     Ok(())
+}
+
+/// Where `db-sqlite` or `db-postgres` runs, when one was asked for: the run's PostgreSQL
+/// database, or a copy of the seeded SQLite file made now, before the server under test opens it.
+fn db_target(
+    cfg: &Config,
+    pg: Option<&seed::PgDatabase>,
+    sqlite_path: &Path,
+    work: &Path,
+) -> Result<Option<db::Target>> {
+    if !cfg.scenarios.iter().any(|k| k.is_db()) {
+        return Ok(None);
+    }
+    Ok(Some(match pg {
+        Some(p) => db::Target::Postgres(p.url.clone()),
+        None => {
+            let copy = work.join("db-alone.db");
+            db::copy_sqlite(sqlite_path, &copy).context("the database for `db-sqlite`")?;
+            db::Target::Sqlite(copy)
+        }
+    }))
+}
+
+/// A database-alone scenario, run while the server is idle: no server figures, only the
+/// harness's own CPU (for SQLite that is the database's work too).
+fn db_scenario(
+    kind: Kind,
+    target: &db::Target,
+    rt: &tokio::runtime::Runtime,
+    cfg: &Config,
+    data: &Data,
+    create_vpcs: usize,
+) -> Result<ScenarioResult> {
+    let client_cpu0 = server::cpu_seconds("/proc/self/stat");
+    let outcome = db::run(
+        target,
+        rt,
+        &data.connections,
+        cfg.clients,
+        cfg.warmup,
+        cfg.duration,
+    )?;
+    let client_cpu1 = server::cpu_seconds("/proc/self/stat");
+    let share = measured_share(cfg.warmup, outcome.elapsed);
+    Ok(ScenarioResult {
+        kind,
+        description: description(kind, data, create_vpcs),
+        batch: None,
+        peak_rss_kib: None,
+        peak_rss_reset: false,
+        rss_kib: None,
+        server_cpu_s: None,
+        client_cpu_s: cpu_diff(client_cpu0, client_cpu1, share),
+        rss_samples: Vec::new(),
+        outcome,
+    })
+}
+
+/// The measured part of a scenario's time: CPU is read over the warm-up too, then scaled.
+fn measured_share(warmup: Duration, elapsed: Duration) -> f64 {
+    let whole = (warmup + elapsed).as_secs_f64();
+    if whole > 0.0 {
+        elapsed.as_secs_f64() / whole
+    } else {
+        1.0
+    }
+}
+
+/// CPU seconds between two readings, scaled by `share`.
+fn cpu_diff(before: Option<f64>, after: Option<f64>, share: f64) -> Option<f64> {
+    match (before, after) {
+        (Some(a), Some(b)) => Some((b - a) * share),
+        _ => None,
+    }
+}
+
+/// One line on stderr when a scenario is done.
+fn print_progress(r: &ScenarioResult) {
+    eprintln!(
+        "vpcep-bench: {:<17} {:>8} requests {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms  errors {}+{}",
+        r.kind.name(),
+        r.outcome.requests,
+        r.rps(),
+        r.outcome.latency_us.value_at_quantile(0.5) as f64 / 1000.0,
+        r.outcome.latency_us.value_at_quantile(0.99) as f64 / 1000.0,
+        r.outcome.non_2xx,
+        r.outcome.transport_errors,
+    );
 }
 
 /// A command-line argument without a database password.
@@ -604,4 +761,26 @@ fn redact_arg(arg: &str) -> String {
 fn write_report(path: &Path, report: &serde_json::Value) -> Result<()> {
     let text = serde_json::to_string_pretty(report)?;
     std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenarios_take_names_and_db() {
+        let a = Args::try_parse_from(["vpcep-bench", "--scenarios", "db,update-100-spread,noop"])
+            .expect("valid arguments");
+        assert_eq!(
+            a.scenarios,
+            [
+                Pick::Db,
+                Pick::One(Kind::Update100Spread),
+                Pick::One(Kind::Noop)
+            ]
+        );
+        assert!(Args::try_parse_from(["vpcep-bench", "--scenarios", "nope"]).is_err());
+        let default = Args::try_parse_from(["vpcep-bench"]).expect("no arguments");
+        assert!(default.scenarios.contains(&Pick::Db));
+    }
 }

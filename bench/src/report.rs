@@ -81,7 +81,8 @@ impl ScenarioResult {
             },
             "server": {
                 "peak_rss_kib": self.peak_rss_kib,
-                "peak_rss_scope": if self.peak_rss_reset { "scenario" } else { "process" },
+                "peak_rss_scope": self.peak_rss_kib
+                    .map(|_| if self.peak_rss_reset { "scenario" } else { "process" }),
                 "rss_after_kib": self.rss_kib,
                 "rss_samples": self.rss_samples.iter()
                     .map(|(t, k)| json!({"t_s": round(*t, 1), "rss_kib": k}))
@@ -120,18 +121,38 @@ pub fn noop_rps(results: &[ScenarioResult]) -> Option<f64> {
         .map(ScenarioResult::rps)
 }
 
-/// `"update-1 / noop": 0.12, ...` for every scenario but noop.
+/// `"update-1 / noop": 0.12, ...` for every scenario but noop, then `"update-1 / db-sqlite"`
+/// (or `db-postgres`) when both ran.
 pub fn ratios(results: &[ScenarioResult]) -> Map<String, Value> {
-    let Some(noop) = noop_rps(results).filter(|n| *n > 0.0) else {
-        return Map::new();
+    let mut map = Map::new();
+    if let Some(noop) = noop_rps(results).filter(|n| *n > 0.0) {
+        for r in results.iter().filter(|r| r.kind != Kind::Noop) {
+            map.insert(
+                format!("{} / noop", r.kind.name()),
+                json!(round(r.rps() / noop, 4)),
+            );
+        }
+    }
+    for (key, ratio) in db_ratios(results) {
+        map.insert(key, json!(round(ratio, 4)));
+    }
+    map
+}
+
+/// `("update-1 / db-sqlite", update-1 req/s ÷ db-sqlite req/s)` for every database-alone
+/// scenario that ran with update-1: vpcep's single-connection update against the same update
+/// done straight on the database.
+pub fn db_ratios(results: &[ScenarioResult]) -> Vec<(String, f64)> {
+    let Some(update) = results.iter().find(|r| r.kind == Kind::Update1) else {
+        return Vec::new();
     };
     results
         .iter()
-        .filter(|r| r.kind != Kind::Noop)
-        .map(|r| {
+        .filter(|r| r.kind.is_db() && r.rps() > 0.0)
+        .map(|db| {
             (
-                format!("{} / noop", r.kind.name()),
-                json!(round(r.rps() / noop, 4)),
+                format!("{} / {}", update.kind.name(), db.kind.name()),
+                update.rps() / db.rps(),
             )
         })
         .collect()
@@ -168,7 +189,7 @@ pub fn markdown(title: &str, context: &[String], results: &[ScenarioResult]) -> 
             _ => "-".into(),
         };
         let name = match r.batch {
-            Some(b) if r.kind == Kind::Update100 && b != crate::workload::UPDATE_BATCH => {
+            Some(b) if r.kind.is_batch() && b != crate::workload::UPDATE_BATCH => {
                 format!("{} ({b}/req)", r.kind.name())
             }
             _ => r.kind.name().to_string(),
@@ -200,6 +221,17 @@ pub fn markdown(title: &str, context: &[String], results: &[ScenarioResult]) -> 
                 parts.join(", ")
             );
         }
+    }
+    let to_db: Vec<String> = db_ratios(results)
+        .iter()
+        .map(|(key, ratio)| format!("{key} = {ratio:.3}"))
+        .collect();
+    if !to_db.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nRatios of req/s to the database alone, measured in this run: {}",
+            to_db.join(", ")
+        );
     }
     for r in results {
         if let Some(e) = &r.outcome.first_error {

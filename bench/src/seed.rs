@@ -36,6 +36,10 @@ pub struct ApiSeed {
     /// One connection per service, `connections[s]` to `services[s]`.
     pub connections: Vec<Uuid>,
     pub create_service: String,
+    /// The services of `update-100-spread` (none unless asked for).
+    pub spread_services: Vec<String>,
+    /// One connection per spread service, like `connections`.
+    pub spread_connections: Vec<Uuid>,
 }
 
 async fn api_call(
@@ -66,18 +70,19 @@ fn new_uuid() -> String {
     Uuid::new_v4().to_string()
 }
 
-/// Creates `services` endpoint services (approval disabled, so connections are `accepted`) and
-/// one connection to each through the API, plus the service that `create` connects to.
-pub async fn api_setup(
-    addr: SocketAddr,
-    owner: &Credential,
-    consumer: &Credential,
-    services: usize,
-) -> Result<ApiSeed> {
-    let host = addr.to_string();
-    let mut sender = connect(addr).await?;
-    let service_body = |name: String| {
-        json!({
+/// The API calls of the seeding, on one keep-alive connection.
+struct Api<'a> {
+    sender: Sender,
+    host: String,
+    owner: &'a Credential,
+    consumer: &'a Credential,
+}
+
+impl Api<'_> {
+    /// Creates an endpoint service named `name` (approval disabled, so connections to it are
+    /// `accepted`) and returns its id.
+    async fn create_service(&mut self, name: &str) -> Result<String> {
+        let body = json!({
             "port_id": new_uuid(),
             "vpc_id": new_uuid(),
             "server_type": "VM",
@@ -85,69 +90,101 @@ pub async fn api_setup(
             "approval_enabled": false,
             "description": "vpcep-bench",
             "ports": [{"client_port": 80, "server_port": 8080, "protocol": "TCP"}],
-        })
-    };
-    let services_path = format!("/v1/{}/vpc-endpoint-services", owner.project_id);
-    let endpoints_path = format!("/v1/{}/vpc-endpoints", consumer.project_id);
-    let mut seed = ApiSeed {
-        services: Vec::with_capacity(services),
-        connections: Vec::with_capacity(services),
-        create_service: String::new(),
-    };
-    for s in 0..services {
+        });
+        let path = format!("/v1/{}/vpc-endpoint-services", self.owner.project_id);
         let v = api_call(
-            &mut sender,
-            &host,
-            &owner.token,
+            &mut self.sender,
+            &self.host,
+            &self.owner.token,
             Method::POST,
-            &services_path,
-            &service_body(format!("bench{s}")),
+            &path,
+            &body,
         )
         .await?;
         let id = v["id"]
             .as_str()
             .ok_or_else(|| anyhow!("no service id in {v}"))?;
-        seed.services.push(id.to_owned());
+        Ok(id.to_owned())
     }
-    let v = api_call(
-        &mut sender,
-        &host,
-        &owner.token,
-        Method::POST,
-        &services_path,
-        &service_body("benchcreate".into()),
-    )
-    .await?;
-    seed.create_service = v["id"]
-        .as_str()
-        .ok_or_else(|| anyhow!("no service id in {v}"))?
-        .to_owned();
-    for s in 0..services {
-        let body = json!({
-            "endpoint_service_id": seed.services[s],
-            "vpc_id": new_uuid(),
-            "subnet_id": new_uuid(),
-            "description": "vpcep-bench",
-        });
-        let v = api_call(
-            &mut sender,
-            &host,
-            &consumer.token,
-            Method::POST,
-            &endpoints_path,
-            &body,
-        )
+
+    /// Creates one service per name.
+    async fn create_services(
+        &mut self,
+        names: impl Iterator<Item = String>,
+    ) -> Result<Vec<String>> {
+        let mut ids = Vec::new();
+        for name in names {
+            ids.push(self.create_service(&name).await?);
+        }
+        Ok(ids)
+    }
+
+    /// One connection (CreateEndpoint by the consumer) to each service, in order.
+    async fn connect_each(&mut self, services: &[String]) -> Result<Vec<Uuid>> {
+        let path = format!("/v1/{}/vpc-endpoints", self.consumer.project_id);
+        let mut ids = Vec::with_capacity(services.len());
+        for service in services {
+            let body = json!({
+                "endpoint_service_id": service,
+                "vpc_id": new_uuid(),
+                "subnet_id": new_uuid(),
+                "description": "vpcep-bench",
+            });
+            let v = api_call(
+                &mut self.sender,
+                &self.host,
+                &self.consumer.token,
+                Method::POST,
+                &path,
+                &body,
+            )
+            .await?;
+            ensure!(
+                v["status"] == "accepted",
+                "a new connection is not accepted: {v}"
+            );
+            let id = v["id"]
+                .as_str()
+                .ok_or_else(|| anyhow!("no endpoint id in {v}"))?;
+            ids.push(Uuid::parse_str(id)?);
+        }
+        Ok(ids)
+    }
+}
+
+/// Creates `services` endpoint services (approval disabled, so connections are `accepted`) and
+/// one connection to each through the API, plus the service that `create` connects to, plus
+/// `spread` services of `update-100-spread` with one connection each.
+pub async fn api_setup(
+    addr: SocketAddr,
+    owner: &Credential,
+    consumer: &Credential,
+    services: usize,
+    spread: usize,
+) -> Result<ApiSeed> {
+    let mut api = Api {
+        sender: connect(addr).await?,
+        host: addr.to_string(),
+        owner,
+        consumer,
+    };
+    let services = api
+        .create_services((0..services).map(|s| format!("bench{s}")))
         .await?;
-        ensure!(
-            v["status"] == "accepted",
-            "a new connection is not accepted: {v}"
-        );
-        let id = v["id"]
-            .as_str()
-            .ok_or_else(|| anyhow!("no endpoint id in {v}"))?;
-        seed.connections.push(Uuid::parse_str(id)?);
-    }
-    Ok(seed)
+    let create_service = api.create_service("benchcreate").await?;
+    // Service names are at most 16 characters.
+    let spread_services = api
+        .create_services((0..spread).map(|s| format!("spread{s}")))
+        .await?;
+    let connections = api.connect_each(&services).await?;
+    let spread_connections = api.connect_each(&spread_services).await?;
+    Ok(ApiSeed {
+        services,
+        connections,
+        create_service,
+        spread_services,
+        spread_connections,
+    })
 }
 
 /// The rows to insert directly: connection `i` (for `i` from `first` to `total - 1`) goes to
@@ -158,6 +195,12 @@ pub struct Plan<'a> {
     pub total: usize,
     /// An endpoint made through the API whose other columns every seeded row copies.
     pub template: String,
+}
+
+/// A plan and the list that the ids of its new connections are appended to (in order).
+pub struct Part<'a> {
+    pub plan: Plan<'a>,
+    pub ids: &'a mut Vec<Uuid>,
 }
 
 /// One generated row.
@@ -241,8 +284,8 @@ pub struct DirectSeed {
     pub maintenance_seconds: f64,
 }
 
-/// Direct insert into a SQLite database file.
-pub fn sqlite(path: &Path, plan: &Plan<'_>, ids: &mut Vec<Uuid>) -> Result<DirectSeed> {
+/// Direct insert into a SQLite database file, part after part, then one WAL checkpoint.
+pub fn sqlite(path: &Path, parts: &mut [Part<'_>]) -> Result<DirectSeed> {
     let started = Instant::now();
     let mut conn = rusqlite::Connection::open(path)
         .with_context(|| format!("cannot open {}", path.display()))?;
@@ -252,6 +295,33 @@ pub fn sqlite(path: &Path, plan: &Plan<'_>, ids: &mut Vec<Uuid>) -> Result<Direc
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;
          PRAGMA foreign_keys = ON;",
     )?;
+    let mut done = 0;
+    let mut transactions = 0;
+    for part in parts.iter_mut() {
+        let (rows, txs) = sqlite_part(&mut conn, &part.plan, part.ids)?;
+        done += rows;
+        transactions += txs;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let m = Instant::now();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM endpoints", [], |r| r.get(0))?;
+    check_count(count, parts)?;
+    Ok(DirectSeed {
+        rows: done,
+        transactions,
+        seconds,
+        maintenance_seconds: m.elapsed().as_secs_f64(),
+    })
+}
+
+/// Inserts the rows of one plan: (rows, transactions).
+fn sqlite_part(
+    conn: &mut rusqlite::Connection,
+    plan: &Plan<'_>,
+    ids: &mut Vec<Uuid>,
+) -> Result<(usize, usize)> {
+    let started = Instant::now();
     let sql = format!(
         "INSERT INTO endpoints ({ENDPOINT_COLUMNS})
          SELECT ?1, project_id, domain_id, ?2, ?3, ?4, ?5, enable_dns, description,
@@ -285,21 +355,17 @@ pub fn sqlite(path: &Path, plan: &Plan<'_>, ids: &mut Vec<Uuid>) -> Result<Direc
         done += batch.len();
         progress(done, plan.total - plan.first, started);
     }
-    let seconds = started.elapsed().as_secs_f64();
-    let m = Instant::now();
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
-    let count: i64 = conn.query_row("SELECT COUNT(*) FROM endpoints", [], |r| r.get(0))?;
+    Ok((done, transactions))
+}
+
+/// The table must hold at least every planned connection after seeding.
+fn check_count(count: i64, parts: &[Part<'_>]) -> Result<()> {
+    let planned: usize = parts.iter().map(|p| p.plan.total).sum();
     ensure!(
-        count as usize >= plan.total,
-        "{count} endpoints after seeding, expected at least {}",
-        plan.total
+        count as usize >= planned,
+        "{count} endpoints after seeding, expected at least {planned}"
     );
-    Ok(DirectSeed {
-        rows: done,
-        transactions,
-        seconds,
-        maintenance_seconds: m.elapsed().as_secs_f64(),
-    })
+    Ok(())
 }
 
 fn progress(done: usize, total: usize, started: Instant) {
@@ -311,7 +377,7 @@ fn progress(done: usize, total: usize, started: Instant) {
     }
 }
 
-async fn pg_connect(url: &str) -> Result<tokio_postgres::Client> {
+pub async fn pg_connect(url: &str) -> Result<tokio_postgres::Client> {
     let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(url)))?;
@@ -321,10 +387,41 @@ async fn pg_connect(url: &str) -> Result<tokio_postgres::Client> {
     Ok(client)
 }
 
-/// Direct insert into a PostgreSQL database.
-pub async fn postgres(url: &str, plan: &Plan<'_>, ids: &mut Vec<Uuid>) -> Result<DirectSeed> {
+/// Direct insert into a PostgreSQL database, part after part, then one `VACUUM ANALYZE`.
+pub async fn postgres(url: &str, parts: &mut [Part<'_>]) -> Result<DirectSeed> {
     let started = Instant::now();
     let mut client = pg_connect(url).await?;
+    let mut done = 0;
+    let mut transactions = 0;
+    for part in parts.iter_mut() {
+        let (rows, txs) = postgres_part(&mut client, &part.plan, part.ids).await?;
+        done += rows;
+        transactions += txs;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let m = Instant::now();
+    // What autovacuum would do soon anyway; done now so that it does not run during a scenario.
+    client.batch_execute("VACUUM ANALYZE endpoints").await?;
+    let count: i64 = client
+        .query_one("SELECT COUNT(*) FROM endpoints", &[])
+        .await?
+        .get(0);
+    check_count(count, parts)?;
+    Ok(DirectSeed {
+        rows: done,
+        transactions,
+        seconds,
+        maintenance_seconds: m.elapsed().as_secs_f64(),
+    })
+}
+
+/// Inserts the rows of one plan: (rows, transactions).
+async fn postgres_part(
+    client: &mut tokio_postgres::Client,
+    plan: &Plan<'_>,
+    ids: &mut Vec<Uuid>,
+) -> Result<(usize, usize)> {
+    let started = Instant::now();
     let sql = format!(
         "INSERT INTO endpoints ({ENDPOINT_COLUMNS})
          SELECT u.id, t.project_id, t.domain_id, u.sid, u.vpc, u.subnet, u.ip, t.enable_dns,
@@ -380,25 +477,7 @@ pub async fn postgres(url: &str, plan: &Plan<'_>, ids: &mut Vec<Uuid>) -> Result
         done += in_tx;
         progress(done, plan.total - plan.first, started);
     }
-    let seconds = started.elapsed().as_secs_f64();
-    let m = Instant::now();
-    // What autovacuum would do soon anyway; done now so that it does not run during a scenario.
-    client.batch_execute("VACUUM ANALYZE endpoints").await?;
-    let count: i64 = client
-        .query_one("SELECT COUNT(*) FROM endpoints", &[])
-        .await?
-        .get(0);
-    ensure!(
-        count as usize >= plan.total,
-        "{count} endpoints after seeding, expected at least {}",
-        plan.total
-    );
-    Ok(DirectSeed {
-        rows: done,
-        transactions,
-        seconds,
-        maintenance_seconds: m.elapsed().as_secs_f64(),
-    })
+    Ok((done, transactions))
 }
 
 /// A URL without its password.

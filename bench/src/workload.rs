@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, ensure, Context, Result};
 use bytes::Bytes;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::ValueEnum;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use http::{Method, Request};
@@ -36,9 +37,18 @@ pub enum Kind {
     /// The seed operation with one connection per request.
     #[value(name = "update-1")]
     Update1,
+    /// SQLite alone: `--clients` connections, each a durable single-row update loop (no vpcep).
+    #[value(name = "db-sqlite")]
+    DbSqlite,
+    /// PostgreSQL alone: `--clients` connections, each a durable single-row update loop (no vpcep).
+    #[value(name = "db-postgres")]
+    DbPostgres,
     /// The seed operation with 100 connections of one service per request.
     #[value(name = "update-100")]
     Update100,
+    /// `update-100` where every client has a service of its own: no two requests share a row.
+    #[value(name = "update-100-spread")]
+    Update100Spread,
     /// ListServiceConnections with limit=1000.
     #[value(name = "list")]
     List,
@@ -55,7 +65,10 @@ impl Kind {
         match self {
             Kind::Noop => "noop",
             Kind::Update1 => "update-1",
+            Kind::DbSqlite => "db-sqlite",
+            Kind::DbPostgres => "db-postgres",
             Kind::Update100 => "update-100",
+            Kind::Update100Spread => "update-100-spread",
             Kind::List => "list",
             Kind::ListId => "list-id",
             Kind::Create => "create",
@@ -66,11 +79,59 @@ impl Kind {
     pub fn item(self) -> &'static str {
         match self {
             Kind::Noop => "response",
-            Kind::Update1 | Kind::Update100 => "connection update",
+            Kind::Update1 | Kind::Update100 | Kind::Update100Spread => "connection update",
+            Kind::DbSqlite | Kind::DbPostgres => "row update",
             Kind::List | Kind::ListId => "connection listed",
             Kind::Create => "endpoint created",
         }
     }
+
+    /// A database-alone scenario: statements straight to the database, no HTTP, no vpcep.
+    pub fn is_db(self) -> bool {
+        matches!(self, Kind::DbSqlite | Kind::DbPostgres)
+    }
+
+    /// A scenario that sends the seed operation with a batch of connections per request.
+    pub fn is_batch(self) -> bool {
+        matches!(self, Kind::Update100 | Kind::Update100Spread)
+    }
+}
+
+/// A `--scenarios` entry: a scenario by name, or `db`, the database-alone scenario of the run's
+/// backend (`db-sqlite`, or `db-postgres` with `--postgres`), so that one list fits both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    One(Kind),
+    Db,
+}
+
+impl Pick {
+    /// The scenario this entry names on the given backend; a database-alone scenario of the
+    /// other backend is refused (its database does not exist in this run).
+    pub fn resolve(self, postgres: bool) -> Result<Kind> {
+        match self {
+            Pick::Db if postgres => Ok(Kind::DbPostgres),
+            Pick::Db => Ok(Kind::DbSqlite),
+            Pick::One(Kind::DbSqlite) if postgres => {
+                bail!("`db-sqlite` needs a SQLite run (no --postgres); `db` measures the run's backend")
+            }
+            Pick::One(Kind::DbPostgres) if !postgres => {
+                bail!("`db-postgres` needs --postgres; `db` measures the run's backend")
+            }
+            Pick::One(kind) => Ok(kind),
+        }
+    }
+}
+
+/// Parses a `--scenarios` entry: every [`Kind`] by its name, plus `db`.
+pub fn pick_parser() -> impl TypedValueParser<Value = Pick> {
+    let values = Kind::value_variants()
+        .iter()
+        .filter_map(ValueEnum::to_possible_value)
+        .chain([PossibleValue::new("db")
+            .help("db-sqlite or db-postgres, whichever backend the run uses")]);
+    PossibleValuesParser::new(values)
+        .map(|name| Kind::from_str(&name, false).map_or(Pick::Db, Pick::One))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -102,6 +163,20 @@ pub struct Data {
     pub connections: Vec<Uuid>,
     /// The service (approval disabled) that `create` connects to.
     pub create_service: String,
+    /// The services of `update-100-spread` (empty unless it runs): one per client, apart from
+    /// `services`, so that no other scenario touches their connections.
+    ///
+    /// Why services of their own: the seed operation names one service per request, and with the
+    /// default data (10 services of 100 connections) `update-100`'s 32 clients name the same
+    /// rows, so on PostgreSQL they queue on row locks. Disjoint 100-connection slices of the
+    /// seeded services would need `--clients` × 100 connections in them, which small runs do not
+    /// have; `--clients` extra services of exactly 100 connections each give every client rows
+    /// (and a service) no other request in flight names, whatever `--services` and
+    /// `--connections` are, at the cost of `--clients` × 100 more rows in the table.
+    pub spread_services: Vec<String>,
+    /// Their connections, [`UPDATE_BATCH`] per service: connection `i` belongs to spread
+    /// service `i % spread_services.len()`.
+    pub spread_connections: Vec<Uuid>,
 }
 
 impl Data {
@@ -120,6 +195,12 @@ impl Data {
     /// Connections per request of `update-100`: 100, or fewer when a service has fewer.
     pub fn update_batch(&self) -> usize {
         UPDATE_BATCH.min(self.connections.len() / self.services.len())
+    }
+
+    /// The connections of spread service `s`, in seeding order.
+    fn spread_of(&self, s: usize) -> impl Iterator<Item = &Uuid> {
+        let n = self.spread_services.len();
+        self.spread_connections.iter().skip(s).step_by(n.max(1))
     }
 }
 
@@ -165,6 +246,8 @@ pub struct Workload {
     /// `(vpc_id, subnet_id)` pairs that `create` rotates over; empty: a fresh VPC per request.
     create_vpcs: Vec<(String, String)>,
     description_paths: Vec<Path>,
+    /// The description paths of the spread services, `update-100-spread` only.
+    spread_paths: Vec<Path>,
     connections_paths: Vec<Path>,
     create_path: Path,
 }
@@ -179,6 +262,11 @@ impl Workload {
             .iter()
             .map(|s| Path::new(service_path(s, "/connections/description")))
             .collect();
+        let spread_paths = data
+            .spread_services
+            .iter()
+            .map(|s| Path::new(service_path(s, "/connections/description")))
+            .collect();
         let connections_paths = data
             .services
             .iter()
@@ -188,15 +276,20 @@ impl Workload {
         let create_vpcs = (0..create_vpcs)
             .map(|_| (Uuid::new_v4().to_string(), Uuid::new_v4().to_string()))
             .collect();
+        let batch = match kind {
+            Kind::Update100Spread => UPDATE_BATCH,
+            _ => data.update_batch(),
+        };
         Workload {
             kind,
-            batch: data.update_batch(),
+            batch,
             data,
             auth,
             counter: AtomicU64::new(0),
             tag: Uuid::new_v4().simple().to_string()[..8].to_string(),
             create_vpcs,
             description_paths,
+            spread_paths,
             connections_paths,
             create_path,
         }
@@ -206,8 +299,9 @@ impl Workload {
         self.batch
     }
 
-    /// The next request of this scenario (rotating over services and connections).
-    pub fn next(&self, dates: &mut DateCache, want_expect: bool) -> Built {
+    /// The next request of this scenario (rotating over services and connections) for virtual
+    /// client `client` (`0..clients`; only `update-100-spread` gives each client its own rows).
+    pub fn next(&self, client: usize, dates: &mut DateCache, want_expect: bool) -> Built {
         let k = self.counter.fetch_add(1, Ordering::Relaxed);
         let d = &*self.data;
         let n = d.services.len();
@@ -253,39 +347,19 @@ impl Workload {
                 let s = (k % n as u64) as usize;
                 let round = (k / n as u64) as usize;
                 let count = d.per_service(s);
-                let mut body = String::with_capacity(32 + self.batch * 90);
-                body.push_str(r#"{"connections":["#);
-                let mut expected = Vec::new();
-                for t in 0..self.batch {
-                    let j = (round * self.batch + t) % count;
-                    let id = d.connection(s, j).hyphenated();
-                    if t > 0 {
-                        body.push(',');
-                    }
-                    let _ = write!(
-                        body,
-                        r#"{{"id":"{id}","description":"bench {} {k}.{t}"}}"#,
-                        self.tag
-                    );
-                    if want_expect {
-                        expected.push((id.to_string(), format!("bench {} {k}.{t}", self.tag)));
-                    }
-                }
-                body.push_str("]}");
-                let request = self.request(
-                    Method::PUT,
-                    &self.description_paths[s],
-                    "",
-                    Bytes::from(body),
-                    CT_JSON_UTF8,
-                    &d.owner,
-                    dates,
-                );
-                Built {
-                    request,
-                    items: self.batch as u64,
-                    expect: want_expect.then_some(Expect::Updated(expected)),
-                }
+                let ids =
+                    (0..self.batch).map(|t| d.connection(s, (round * self.batch + t) % count));
+                self.update_many(&self.description_paths[s], ids, k, dates, want_expect)
+            }
+            Kind::Update100Spread => {
+                // Client `c` always names all the connections of spread service `c`, so the
+                // requests in flight at any time never share a row (nor a service).
+                let s = client % self.spread_paths.len().max(1);
+                let ids = d.spread_of(s);
+                self.update_many(&self.spread_paths[s], ids, k, dates, want_expect)
+            }
+            Kind::DbSqlite | Kind::DbPostgres => {
+                unreachable!("the database-alone scenarios send no HTTP request")
             }
             Kind::List => {
                 let s = (k % n as u64) as usize;
@@ -354,6 +428,51 @@ impl Workload {
                     expect: want_expect.then(|| Expect::Created(d.create_service.clone())),
                 }
             }
+        }
+    }
+
+    /// The seed operation on `path` naming `ids`, each with a new description.
+    fn update_many<'a>(
+        &self,
+        path: &Path,
+        ids: impl Iterator<Item = &'a Uuid>,
+        k: u64,
+        dates: &mut DateCache,
+        want_expect: bool,
+    ) -> Built {
+        let mut body = String::with_capacity(32 + self.batch * 90);
+        body.push_str(r#"{"connections":["#);
+        let mut expected = Vec::new();
+        let mut items = 0;
+        for (t, id) in ids.enumerate() {
+            let id = id.hyphenated();
+            if t > 0 {
+                body.push(',');
+            }
+            let _ = write!(
+                body,
+                r#"{{"id":"{id}","description":"bench {} {k}.{t}"}}"#,
+                self.tag
+            );
+            if want_expect {
+                expected.push((id.to_string(), format!("bench {} {k}.{t}", self.tag)));
+            }
+            items += 1;
+        }
+        body.push_str("]}");
+        let request = self.request(
+            Method::PUT,
+            path,
+            "",
+            Bytes::from(body),
+            CT_JSON_UTF8,
+            &self.data.owner,
+            dates,
+        );
+        Built {
+            request,
+            items,
+            expect: want_expect.then_some(Expect::Updated(expected)),
         }
     }
 
@@ -472,4 +591,70 @@ pub fn check(expect: &Expect, status: u16, body: &[u8]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credential() -> Credential {
+        Credential {
+            domain_id: "d".into(),
+            project_id: "p".into(),
+            access_key: "ak".into(),
+            secret_key: "sk".into(),
+            token: "t".into(),
+        }
+    }
+
+    fn data(spread: usize) -> Data {
+        Data {
+            host: "127.0.0.1:1".into(),
+            owner: credential(),
+            consumer: credential(),
+            services: vec!["s0".into()],
+            connections: (0..10).map(|_| Uuid::new_v4()).collect(),
+            create_service: "c".into(),
+            spread_services: (0..spread).map(|s| format!("spread{s}")).collect(),
+            spread_connections: (0..spread * UPDATE_BATCH).map(|_| Uuid::new_v4()).collect(),
+        }
+    }
+
+    /// The ids a request names, from its expectation.
+    fn ids(w: &Workload, client: usize) -> Vec<String> {
+        let built = w.next(client, &mut DateCache::default(), true);
+        match built.expect {
+            Some(Expect::Updated(items)) => items.into_iter().map(|(id, _)| id).collect(),
+            other => panic!("not an update: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn spread_clients_name_disjoint_connections_of_their_own_service() {
+        let w = Workload::new(Kind::Update100Spread, Arc::new(data(3)), AuthMode::Token, 0);
+        assert_eq!(w.batch(), UPDATE_BATCH);
+        let mut seen = std::collections::HashSet::new();
+        for c in 0..3 {
+            let first = ids(&w, c);
+            assert_eq!(first.len(), UPDATE_BATCH);
+            assert_eq!(ids(&w, c), first, "a client always names the same rows");
+            let built = w.next(c, &mut DateCache::default(), false);
+            assert!(built.request.uri().path().contains(&format!("/spread{c}/")));
+            for id in first {
+                assert!(seen.insert(id), "two clients name the same connection");
+            }
+        }
+    }
+
+    #[test]
+    fn db_picks_the_run_backend() {
+        assert_eq!(Pick::Db.resolve(false).ok(), Some(Kind::DbSqlite));
+        assert_eq!(Pick::Db.resolve(true).ok(), Some(Kind::DbPostgres));
+        assert!(Pick::One(Kind::DbPostgres).resolve(false).is_err());
+        assert!(Pick::One(Kind::DbSqlite).resolve(true).is_err());
+        assert_eq!(
+            Pick::One(Kind::Update1).resolve(true).ok(),
+            Some(Kind::Update1)
+        );
+    }
 }
