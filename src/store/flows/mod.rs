@@ -68,14 +68,18 @@ pub(crate) async fn reserve_quota<T: Tx>(
     id: &str,
 ) -> StoreResult<u32> {
     let first = first_shard(id);
-    // A look without a lock first: a full shard goes to the slow path holding no row lock,
-    // so two slow paths never wait on each other's rows.
+    // A look without a lock first: a full shard goes to the slow path holding no row lock, so
+    // the slow path, which locks every shard, never waits on a create that waits on it.
     let seen = tx.quota_shard(project, kind, first, Lock::No).await?;
     if seen.is_some_and(|s| s.has_room_for(quota)) {
         let locked = tx.quota_shard(project, kind, first, Lock::Update).await?;
         if locked.is_some_and(|s| s.has_room_for(quota)) {
             return Ok(first);
         }
+        // Another create took the last of this shard's share meanwhile. Holding its row lock
+        // into the slow path could deadlock with a slow path that locks every shard, so the
+        // transaction starts over (a retried conflict), and its look then finds no room.
+        return Err(StoreError::Conflict);
     }
     tx.serialize(&format!("vpcep-quota:{}:{project}", kind.as_str()))
         .await?;
