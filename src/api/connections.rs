@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{kind, Ctx, Fields, OfService, QueryParams};
+use super::extract::{Ctx, Fields, OfService, QueryParams};
 use super::{render, AppState};
 use crate::domain::DescriptionUpdate;
 use crate::domain::{ConnectionAction, ConnectionStatus, Description, EndpointId};
@@ -145,20 +145,23 @@ fn check_count(n: usize, max_batch: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Item `i`'s id (EndPoint.2017 unless a UUID), description (its text rules), and that the id
-/// was not named before.
-fn check_item(
-    i: usize,
-    id: &str,
-    text: &str,
-    seen: &mut HashSet<EndpointId>,
-) -> Result<DescriptionUpdate, ApiError> {
-    let id = EndpointId::parse(id).ok_or_else(|| {
+/// Item `i`'s id: EndPoint.2017 unless a UUID.
+fn check_id(i: usize, id: &str) -> Result<EndpointId, ApiError> {
+    EndpointId::parse(id).ok_or_else(|| {
         ApiError::with(
             ErrorCode::InvalidEndpointId,
             format!("connections[{i}].id must be a UUID in the 8-4-4-4-12 form."),
         )
-    })?;
+    })
+}
+
+/// Item `i`'s description (its text rules), and that its id was not named before.
+fn check_item(
+    i: usize,
+    id: EndpointId,
+    text: &str,
+    seen: &mut HashSet<EndpointId>,
+) -> Result<DescriptionUpdate, ApiError> {
     let description = Description::parse(text)
         .map_err(|e| ApiError::param(format!("connections[{i}].description {e}.")))?;
     if !seen.insert(id.clone()) {
@@ -183,7 +186,7 @@ fn parse_description_updates_fast(
         items
             .iter()
             .enumerate()
-            .map(|(i, c)| check_item(i, &c.id, &c.description, &mut seen))
+            .map(|(i, c)| check_item(i, check_id(i, &c.id)?, &c.description, &mut seen))
             .collect()
     }))
 }
@@ -203,18 +206,9 @@ pub fn parse_description_updates(
     let mut updates = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let path = format!("connections[{i}]");
-        let obj = item.as_object().ok_or_else(|| {
-            ApiError::param(format!("{path} must be an object, not {}.", kind(item)))
-        })?;
-        let item = Fields::nested(obj, &path);
-        let id = item.req_str("id")?;
+        let item = Fields::item(item, &path)?;
         // The id's form is checked before the description is looked at.
-        EndpointId::parse(id).ok_or_else(|| {
-            ApiError::with(
-                ErrorCode::InvalidEndpointId,
-                format!("{path}.id must be a UUID in the 8-4-4-4-12 form."),
-            )
-        })?;
+        let id = check_id(i, item.req_str("id")?)?;
         let text = item.req_str("description")?;
         updates.push(check_item(i, id, text, &mut seen)?);
     }

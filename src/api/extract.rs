@@ -551,12 +551,29 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// The fields of `item`, an element of a body array at `path` (e.g. `connections[1]`):
+    /// 400 `EndPoint.0002` when it is not an object.
+    pub fn item(item: &'a Value, path: &str) -> Result<Self, ApiError> {
+        match item.as_object() {
+            Some(obj) => Ok(Self::nested(obj, path)),
+            None => Err(ApiError::param(format!(
+                "{path} must be an object, not {}.",
+                kind(item)
+            ))),
+        }
+    }
+
     /// Fields of a nested object at `path` (e.g. `connections[1]`).
     pub fn nested(obj: &'a Map<String, Value>, path: &str) -> Self {
         Self {
             obj,
             prefix: format!("{path}."),
         }
+    }
+
+    /// The raw value of `key`, `null` included.
+    pub fn value(&self, key: &str) -> Option<&'a Value> {
+        self.obj.get(key)
     }
 
     pub fn path(&self, key: &str) -> String {

@@ -66,12 +66,6 @@ fn items<'a>(f: &Fields<'a>) -> Result<&'a Vec<Value>, ApiError> {
     Ok(items)
 }
 
-fn object<'a>(item: &'a Value, path: &str) -> Result<Fields<'a>, ApiError> {
-    item.as_object()
-        .map(|o| Fields::nested(o, path))
-        .ok_or_else(|| ApiError::param(format!("{path} must be an object, not {}.", kind(item))))
-}
-
 /// `POST .../vpc-endpoint-services/{id}/permissions/action`
 pub async fn add_or_remove_service_permissions(
     State(state): State<AppState>,
@@ -129,7 +123,7 @@ pub async fn batch_add_endpoint_service_permissions(
     let mut new = Vec::new();
     for (i, item) in items(&f)?.iter().enumerate() {
         let path = format!("permissions[{i}]");
-        let item = object(item, &path)?;
+        let item = Fields::item(item, &path)?;
         let p = permission(item.req_str("permission")?, &format!("{path}.permission"))?;
         if new.iter().any(|n: &NewPermission| n.permission == p) {
             return Err(ApiError::param(format!(
@@ -163,7 +157,7 @@ pub async fn batch_remove_endpoint_service_permissions(
     let mut ids: Vec<String> = Vec::new();
     for (i, item) in items(&f)?.iter().enumerate() {
         let path = format!("permissions[{i}]");
-        let id = object(item, &path)?.req_str("id")?;
+        let id = Fields::item(item, &path)?.req_str("id")?;
         let id = parse_path_id(id)
             .ok_or_else(|| ApiError::param(format!("{path}.id is not a whitelist record id.")))?;
         if ids.contains(&id) {

@@ -8,7 +8,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{kind, Ctx, Fields, OfService, QueryParams};
+use super::extract::{Ctx, Fields, OfService, QueryParams};
 use super::render::{self, ServiceView};
 use super::{validate, AppState};
 use crate::domain::{
@@ -338,10 +338,7 @@ fn server_resources(body: &Map<String, Value>) -> Result<Vec<ServerResource>, Ap
     let mut out: Vec<ServerResource> = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let path = format!("server_resources[{i}]");
-        let obj = item.as_object().ok_or_else(|| {
-            ApiError::param(format!("{path} must be an object, not {}.", kind(item)))
-        })?;
-        let rf = Fields::nested(obj, &path);
+        let rf = Fields::item(item, &path)?;
         let resource_id = rf.req_str("resource_id")?;
         let resource_id = parse_uuid(resource_id).ok_or_else(|| {
             ApiError::param(format!(

@@ -10,7 +10,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{kind, Ctx, Fields, OfResource};
+use super::extract::{Ctx, Fields, OfResource};
 use super::{validate, AppState};
 use crate::domain::tags::{
     InstanceFilter, ResourceKind, TagAction, TagChange, TagValues, MAX_FILTER_KEYS,
@@ -18,11 +18,9 @@ use crate::domain::tags::{
 };
 use crate::store::flows::tags as flows;
 
-/// An object of a body array, with its path for messages (`tags[2]`).
-type Item<'a> = (String, &'a Map<String, Value>);
-
-/// The objects of the array `key` (absent: none).
-fn objects<'a>(f: &Fields<'a>, key: &str) -> Result<Vec<Item<'a>>, ApiError> {
+/// The elements of the array `key` (absent: none) as objects, each with its path for messages
+/// (`tags[2]`).
+fn objects<'a>(f: &Fields<'a>, key: &str) -> Result<Vec<(String, Fields<'a>)>, ApiError> {
     let Some(items) = f.opt_array(key)? else {
         return Ok(Vec::new());
     };
@@ -31,13 +29,7 @@ fn objects<'a>(f: &Fields<'a>, key: &str) -> Result<Vec<Item<'a>>, ApiError> {
         .enumerate()
         .map(|(i, item)| {
             let path = f.path(&format!("{key}[{i}]"));
-            match item.as_object() {
-                Some(o) => Ok((path, o)),
-                None => Err(ApiError::param(format!(
-                    "{path} must be an object, not {}.",
-                    kind(item)
-                ))),
-            }
+            Fields::item(item, &path).map(|fields| (path, fields))
         })
         .collect()
 }
@@ -66,8 +58,7 @@ fn parse_change(body: &Map<String, Value>) -> Result<(TagAction, Vec<TagChange>)
     }
     let mut keys = HashSet::new();
     let mut changes = Vec::with_capacity(items.len());
-    for (path, obj) in items {
-        let tf = Fields::nested(obj, &path);
+    for (path, tf) in items {
         let key = tf.opt_str("key")?.unwrap_or("");
         let value = tf.opt_str("value")?;
         if action == TagAction::Create && value.is_none() && !key.is_empty() {
@@ -144,8 +135,7 @@ fn tag_values_list(f: &Fields<'_>, key: &str) -> Result<Vec<TagValues>, ApiError
     }
     let mut keys = HashSet::new();
     let mut out = Vec::with_capacity(items.len());
-    for (path, obj) in items {
-        let tf = Fields::nested(obj, &path);
+    for (path, tf) in items {
         let k = tf.opt_str("key")?.unwrap_or("").trim();
         if k.is_empty() {
             return Err(ApiError::with(
@@ -254,8 +244,7 @@ fn parse_instance_query(body: &Map<String, Value>) -> Result<InstanceQuery, ApiE
         name: None,
         without_any_tag,
     };
-    for (path, obj) in objects(&f, "matches")? {
-        let mf = Fields::nested(obj, &path);
+    for (path, mf) in objects(&f, "matches")? {
         let key = mf.req_str("key")?;
         if key != "resource_name" {
             return Err(ApiError::param(format!(

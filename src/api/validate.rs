@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use serde_json::Value;
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{kind, Fields};
+use super::extract::Fields;
 use crate::domain::{parse_uuid, text::check_text, Port, Tag, MAX_DESCRIPTION_CHARS};
 
 /// At most 200 port mappings per request (the reference's `PortList` rules).
@@ -85,12 +85,9 @@ pub fn ports(f: &Fields<'_>, key: &str) -> Result<Option<Vec<Port>>, ApiError> {
     let mut client_ports = HashSet::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("{key}[{i}]");
-        let obj = item.as_object().ok_or_else(|| {
-            ApiError::param(format!("{path} must be an object, not {}.", kind(item)))
-        })?;
-        let pf = Fields::nested(obj, &path);
-        let client_port = port_number(&pf, "client_port", obj.get("client_port"))?;
-        let server_port = port_number(&pf, "server_port", obj.get("server_port"))?;
+        let pf = Fields::item(item, &path)?;
+        let client_port = port_number(&pf, "client_port", pf.value("client_port"))?;
+        let server_port = port_number(&pf, "server_port", pf.value("server_port"))?;
         let protocol = pf.opt_str("protocol")?.unwrap_or("TCP");
         if protocol != "TCP" {
             return Err(ApiError::with(
@@ -134,10 +131,7 @@ pub fn tags(f: &Fields<'_>, key: &str) -> Result<Vec<Tag>, ApiError> {
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let path = format!("{key}[{i}]");
-        let obj = item.as_object().ok_or_else(|| {
-            ApiError::param(format!("{path} must be an object, not {}.", kind(item)))
-        })?;
-        let tf = Fields::nested(obj, &path);
+        let tf = Fields::item(item, &path)?;
         let k = tf.opt_str("key")?.unwrap_or("");
         let v = tf.opt_str("value")?.unwrap_or("");
         check_tag(&path, k, v)?;

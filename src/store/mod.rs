@@ -12,6 +12,7 @@ pub mod tx;
 use std::sync::Arc;
 
 use crate::domain::Credential;
+use postgres::credential_cache::CredentialKey;
 
 use crate::domain::{
     ConnectionStatus, Permission, QuotaKind, ServiceId, ServiceStatus, TransitionError,
@@ -242,14 +243,8 @@ impl Store {
         let flow = flows::credentials::ByAccessKey {
             access_key: access_key.to_owned(),
         };
-        match self {
-            Store::Sqlite(s) => s.run(flow).await,
-            Store::Postgres(p) => {
-                let key =
-                    postgres::credential_cache::CredentialKey::AccessKey(access_key.to_owned());
-                Box::pin(p.credential(key, flow)).await
-            }
-        }
+        self.credential(CredentialKey::AccessKey(access_key.to_owned()), flow)
+            .await
     }
 
     /// The credential of a token (by the token's SHA-256), like
@@ -258,13 +253,17 @@ impl Store {
         let flow = flows::credentials::ByToken {
             token_sha256: token_sha256.to_owned(),
         };
+        self.credential(CredentialKey::TokenSha256(token_sha256.to_owned()), flow)
+            .await
+    }
+
+    async fn credential<F>(&self, key: CredentialKey, flow: F) -> StoreResult<Option<Credential>>
+    where
+        F: Flow<Output = Option<Credential>>,
+    {
         match self {
             Store::Sqlite(s) => s.run(flow).await,
-            Store::Postgres(p) => {
-                let key =
-                    postgres::credential_cache::CredentialKey::TokenSha256(token_sha256.to_owned());
-                Box::pin(p.credential(key, flow)).await
-            }
+            Store::Postgres(p) => Box::pin(p.credential(key, flow)).await,
         }
     }
 

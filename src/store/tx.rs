@@ -396,6 +396,15 @@ pub trait LifecycleRows: Send {
     fn reset_all(&mut self) -> impl Future<Output = StoreResult<ResetCounts>> + Send;
 }
 
+/// The table of a kind of tagged resource, and the column that is its name in the tag queries
+/// (an endpoint has none: its id); the same in both backends' SQL.
+pub fn tag_table(kind: ResourceKind) -> (&'static str, &'static str) {
+    match kind {
+        ResourceKind::EndpointService => ("endpoint_services", "service_name"),
+        ResourceKind::Endpoint => ("endpoints", "id"),
+    }
+}
+
 pub trait TagRows: Send {
     /// The tags of the resource `id` of `kind` in `project`, row-locked for update; `None` when
     /// `project` has no such resource.

@@ -692,7 +692,7 @@ async fn golangsdk_terraform_surface_beyond_the_first_release() {
         .with_body(
             "POST",
             "/vpc-endpoints",
-            &json!({"service_id": null, "endpoint_service_id": obs_id, "vpc_id": vpc,
+            &json!({"endpoint_service_id": obs_id, "vpc_id": vpc,
                     "routetables": [rt1], "enable_dns": false, "policy_statement": stmt,
                     "tags": [{"key": "foo0", "value": "bar0"}]}),
         )

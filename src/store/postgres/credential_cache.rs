@@ -59,7 +59,9 @@ impl CredentialCache {
     }
 
     /// Keeps what a lookup that started at `generation` found, unless a change was announced
-    /// since (then the row it read may be stale) or the cache is not live.
+    /// since (then the row it read may be stale) or the cache is not live. The generation is
+    /// read under the lock, so an `invalidate` either bumped it before (nothing is kept) or
+    /// clears after.
     pub fn put(
         &self,
         key: CredentialKey,
@@ -73,7 +75,6 @@ impl CredentialCache {
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
-        // Checked under the lock that `invalidate` clears under.
         if self.generation.load(Ordering::Acquire) != generation {
             return;
         }
@@ -85,11 +86,11 @@ impl CredentialCache {
 
     /// A change was announced (or may have been missed): forget everything.
     pub fn invalidate(&self) {
+        // First: a `put` that takes the lock after this sees the new generation and keeps
+        // nothing.
+        self.generation.fetch_add(1, Ordering::AcqRel);
         if let Ok(mut entries) = self.entries.lock() {
-            self.generation.fetch_add(1, Ordering::AcqRel);
             entries.clear();
-        } else {
-            self.generation.fetch_add(1, Ordering::AcqRel);
         }
     }
 

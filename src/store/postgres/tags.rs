@@ -6,17 +6,8 @@ use super::rows::{col, json, q, q_opt, to_json, x};
 use super::{pg_error, PgTx};
 use crate::domain::tags::{ResourceKind, Tagged};
 use crate::domain::{ProjectId, Tag};
-use crate::store::tx::TagRows;
+use crate::store::tx::{tag_table as table, TagRows};
 use crate::store::StoreResult;
-
-/// The table of a kind, and the column that is its name in the tag queries (an endpoint has
-/// none: its id).
-fn table(kind: ResourceKind) -> (&'static str, &'static str) {
-    match kind {
-        ResourceKind::EndpointService => ("endpoint_services", "service_name"),
-        ResourceKind::Endpoint => ("endpoints", "id"),
-    }
-}
 
 impl<C: GenericClient> TagRows for PgTx<'_, C> {
     async fn resource_tags(
