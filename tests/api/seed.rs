@@ -759,3 +759,36 @@ async fn seed_concurrent_writers_serialize() {
         );
     }
 }
+
+/// One-connection updates racing the endpoint's deletion: each answers either with the text it
+/// wrote or with EndPoint.2013 (the connection is gone), never a server error; afterwards the
+/// connection cannot be written. (PostgreSQL serves one connection with one UPDATE that checks
+/// the row's latest version, and falls back to the locking statement when it writes nothing.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn seed_one_connection_racing_its_deletion_is_written_or_refused() {
+    let app = TestApp::spawn();
+    let (sid, ids) = app.service_with_connections(1).await;
+    let eid = ids[0].clone();
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let api = (*app).clone();
+        let (sid, eid) = (sid.clone(), eid.clone());
+        tasks.push(tokio::spawn(async move {
+            let value = format!("writer {i}");
+            let r = api.set_descriptions(&sid, &[(&eid, &value)]).await;
+            (value, r)
+        }));
+    }
+    app.delete_endpoint(&eid).await.assert_status(204);
+    for task in tasks {
+        let (value, r) = task.await.expect("writer task");
+        if r.status == 200 {
+            assert_eq!(r.body["connections"][0]["description"], value);
+        } else {
+            r.assert_error(400, "EndPoint.2013");
+        }
+    }
+    app.set_descriptions(&sid, &[(&eid, "after")])
+        .await
+        .assert_error(400, "EndPoint.2013");
+}
