@@ -216,6 +216,10 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     let reconciler = tokio::spawn(reconcile(store.clone(), args.transition_delay));
+    let data_plane = args.data_plane.then(|| {
+        tracing::info!(block = %args.data_plane_cidr.block(), "data plane on: endpoints get addresses of this block, and accepted connections listen on them");
+        tokio::spawn(crate::dataplane::run(store.clone(), Default::default()))
+    });
     let app = App::build(&args, store).await?;
     let shutdown = shutdown_signal()?;
     let addr = app.local_addr()?;
@@ -223,6 +227,9 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, database = %crate::store::redact_url(&args.db.database), region = %args.region, "serving");
     app.serve(shutdown).await;
     reconciler.abort();
+    if let Some(d) = data_plane {
+        d.abort();
+    }
     Ok(())
 }
 

@@ -262,6 +262,15 @@ pub struct ServeArgs {
     /// `POST /_vpcep/reset` (credentials stay). For test servers only.
     #[arg(long, env = "VPCEP_ALLOW_RESET")]
     pub allow_reset: bool,
+    /// Serve the data plane: every accepted connection listens on its endpoint's address and
+    /// forwards TCP to the service's backend (with a Proxy Protocol v2 header when the service's
+    /// tcp_proxy asks for one). Endpoint addresses then come from --data-plane-cidr.
+    #[arg(long, env = "VPCEP_DATA_PLANE")]
+    pub data_plane: bool,
+    /// The block endpoint addresses come from with --data-plane, shared by every VPC (Linux
+    /// routes all of 127.0.0.0/8 to the loopback interface).
+    #[arg(long, env = "VPCEP_DATA_PLANE_CIDR", default_value = "127.16.0.0/12", value_parser = data_plane_block)]
+    pub data_plane_cidr: crate::domain::AddressRange,
 }
 
 /// A command-line value that holds a secret: `Debug` hides it, and it is parsed after clap,
@@ -356,6 +365,8 @@ pub struct Settings {
     pub allow_reset: bool,
     /// Each project's limits.
     pub quotas: crate::domain::Quotas,
+    /// Where new endpoints' addresses come from (the data plane's block with --data-plane).
+    pub addresses: crate::domain::AddressRange,
 }
 
 impl Settings {
@@ -381,6 +392,15 @@ impl From<&ServeArgs> for Settings {
                 endpoint_services: a.quota_endpoint_services,
                 endpoints: a.quota_endpoints,
             },
+            addresses: if a.data_plane {
+                a.data_plane_cidr
+            } else {
+                crate::domain::AddressRange::AUTO
+            },
         }
     }
+}
+
+fn data_plane_block(s: &str) -> Result<crate::domain::AddressRange, String> {
+    crate::domain::AddressRange::shared_block(s)
 }

@@ -5,12 +5,14 @@
 //! - `domain`: the rules, with no I/O
 //! - `store`: the storage flows, the primitives they use, and the two backends
 //! - `server`: binding, serving connections, graceful shutdown
+//! - `dataplane`: with `--data-plane`, the TCP forwarding of accepted connections
 //! - `cli`: the commands (`serve`, `credentials`, `inject`, `reset`)
 
 pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod dataplane;
 pub mod domain;
 pub mod server;
 pub mod store;

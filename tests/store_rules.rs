@@ -107,6 +107,7 @@ async fn check_backend(name: &str, store: SharedStore, set_row: SetRow) {
                 consumer: tenant(),
                 new: new_endpoint(&service_id),
                 quota: 10,
+                addresses: vpcep::domain::AddressRange::AUTO,
             })
             .await
             .expect("endpoint");

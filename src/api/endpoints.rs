@@ -145,6 +145,7 @@ pub async fn create_endpoint(
             consumer: ctx.tenant,
             new,
             quota: state.settings.quotas.endpoints,
+            addresses: state.settings.addresses,
         })
         .await?;
     Ok(Json(render::endpoint(&endpoint, EndpointView::Create)))

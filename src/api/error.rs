@@ -262,6 +262,10 @@ impl From<StoreError> for ApiError {
             )
             .status(StatusCode::CONFLICT),
             StoreError::PortIpInUse => ApiError::new(C::PortIpInUse),
+            StoreError::PortIpOutsideRange(block) => ApiError::with(
+                C::InvalidPortIp,
+                format!("port_ip must be an address of the data plane's block {block}."),
+            ),
             StoreError::NoFreeAddress => {
                 ApiError::with(C::PortIpInUse, "No free address is left in this VPC.")
             }

@@ -14,13 +14,14 @@ pub mod lifecycle;
 pub mod model;
 pub mod permission;
 pub mod quota;
+pub mod route;
 pub mod seed;
 pub mod status;
 pub mod tags;
 pub mod text;
 pub mod time;
 
-pub use address::{format_ipv4, AUTO_IP_FIRST, AUTO_IP_LAST};
+pub use address::{format_ipv4, AddressRange, AUTO_IP_FIRST, AUTO_IP_LAST};
 pub use ids::{
     is_uuid, parse_path_id, parse_uuid, DomainId, EndpointId, PermissionId, ProjectId, ServiceId,
 };

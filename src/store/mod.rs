@@ -50,6 +50,9 @@ pub enum StoreError {
     /// The requested port IP is taken in that VPC (EndPoint.2042).
     #[error("port ip in use")]
     PortIpInUse,
+    /// A requested address outside the data plane's block (EndPoint.2041; the block).
+    #[error("port ip outside {0}")]
+    PortIpOutsideRange(String),
     /// No free address is left in the VPC's automatic range (EndPoint.2042 as well).
     #[error("no free address")]
     NoFreeAddress,

@@ -9,11 +9,12 @@
 use std::future::Future;
 
 use crate::domain::lifecycle::Start;
+use crate::domain::route::Route;
 use crate::domain::tags::{ResourceKind, Tagged};
 use crate::domain::{
-    quota::QuotaShard, Connection, ConnectionStatus, Credential, DescriptionUpdate, Endpoint,
-    EndpointId, EndpointService, NewEndpoint, PermissionRecord, Port, ProjectId, QueryError,
-    QuotaKind, ServiceError, ServiceId, ServiceStatus, Tag, Tenant,
+    quota::QuotaShard, AddressRange, Connection, ConnectionStatus, Credential, DescriptionUpdate,
+    Endpoint, EndpointId, EndpointService, NewEndpoint, PermissionRecord, Port, ProjectId,
+    QueryError, QuotaKind, ServiceError, ServiceId, ServiceStatus, Tag, Tenant,
 };
 use crate::store::list::ListQuery;
 use crate::store::{Page, PageRequest, ResetCounts, StoreResult};
@@ -179,20 +180,25 @@ pub trait EndpointRows: Send {
         project: &ProjectId,
         id: &EndpointId,
     ) -> impl Future<Output = StoreResult<Option<ProjectId>>> + Send;
+    /// Every accepted connection of an interface service, as the data plane serves it.
+    fn data_plane_routes(&mut self) -> impl Future<Output = StoreResult<Vec<Route>>> + Send;
+    /// Whether an endpoint has the address in the VPC (`None`: in any VPC).
     fn port_ip_taken(
         &mut self,
-        vpc_id: &str,
+        vpc_id: Option<&str>,
         ip: u32,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
-    /// The highest address of the automatic range in use in the VPC.
-    fn highest_auto_ip(
+    /// The highest address of the range in use in the VPC (`None`: in any VPC).
+    fn highest_ip_in(
         &mut self,
-        vpc_id: &str,
+        vpc_id: Option<&str>,
+        range: &AddressRange,
     ) -> impl Future<Output = StoreResult<Option<u32>>> + Send;
-    /// Every address of the automatic range in use in the VPC, ascending.
-    fn auto_ips_in_use(
+    /// Every address of the range in use in the VPC (`None`: in any VPC), ascending.
+    fn ips_in_use(
         &mut self,
-        vpc_id: &str,
+        vpc_id: Option<&str>,
+        range: &AddressRange,
     ) -> impl Future<Output = StoreResult<Vec<u32>>> + Send;
     fn insert_endpoint(
         &mut self,

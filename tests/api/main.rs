@@ -9,6 +9,7 @@ mod support;
 
 mod cli;
 mod connections;
+mod data_plane;
 mod durability;
 mod endpoints;
 mod go_clients;

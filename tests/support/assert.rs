@@ -38,6 +38,8 @@ pub fn table_texts(code: &str) -> &'static [&'static str] {
         "EndPoint.2018" => &["The endpoint is being deleted."],
         "EndPoint.2019" => &["The endpoint is being created."],
         "EndPoint.2031" => &["Only one endpoint is allowed."],
+        "EndPoint.2041" => &["Invalid Port IP address."],
+        "EndPoint.2042" => &["The Port IP is in use."],
         "EndPoint.2044" => &["Invalid whitelist."],
         "EndPoint.2045" => &["The maximum number of whitelist records has been reached."],
         "EndPoint.2047" => &["The VPC endpoint in the Failed status cannot be modified."],

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use super::{require_service, reserve_quota, Access, Flow};
 use crate::domain::gateway::{self, Rebind};
 use crate::domain::{
-    address, ids::new_uuid, lifecycle, may_connect, seed, time, Connection, ConnectionAction,
+    ids::new_uuid, lifecycle, may_connect, seed, time, AddressRange, Connection, ConnectionAction,
     DescriptionUpdate, Endpoint, EndpointId, EndpointService, NewEndpoint, ProjectId, QueryError,
     QuotaKind, SeedError, ServiceId, Tenant, EDITION_PROFESSION,
 };
@@ -73,23 +73,36 @@ async fn taken_routetables<T: Tx>(
         .collect())
 }
 
-/// The address of a new endpoint in its VPC: the requested one when it is free (EndPoint.2042
-/// otherwise), else the next free one of the automatic range. Endpoints created at once in one
-/// VPC (through any node) pick their addresses one at a time.
-async fn address<T: Tx>(tx: &mut T, vpc_id: &str, requested: Option<u32>) -> StoreResult<u32> {
-    tx.serialize(&format!("vpcep-vpc:{vpc_id}")).await?;
+/// The address of a new endpoint: the requested one when it is in the range and free
+/// (EndPoint.2042 otherwise), else the next free one of the range. The range is the VPC's own,
+/// or, with the data plane, one shared by every VPC. Endpoints created at once in one range
+/// (through any node) pick their addresses one at a time.
+async fn address<T: Tx>(
+    tx: &mut T,
+    vpc_id: &str,
+    range: &AddressRange,
+    requested: Option<u32>,
+) -> StoreResult<u32> {
+    let scope = (!range.shared).then_some(vpc_id);
+    match scope {
+        Some(vpc) => tx.serialize(&format!("vpcep-vpc:{vpc}")).await?,
+        None => tx.serialize("vpcep-data-plane-addresses").await?,
+    }
     if let Some(ip) = requested {
-        if tx.port_ip_taken(vpc_id, ip).await? {
+        if range.shared && !range.contains(ip) {
+            return Err(StoreError::PortIpOutsideRange(range.block()));
+        }
+        if tx.port_ip_taken(scope, ip).await? {
             return Err(StoreError::PortIpInUse);
         }
         return Ok(ip);
     }
-    let highest = tx.highest_auto_ip(vpc_id).await?;
-    match address::after_highest(highest) {
+    let highest = tx.highest_ip_in(scope, range).await?;
+    match range.after_highest(highest) {
         Some(ip) => Ok(ip),
-        None => {
-            address::lowest_free(tx.auto_ips_in_use(vpc_id).await?).ok_or(StoreError::NoFreeAddress)
-        }
+        None => range
+            .lowest_free(tx.ips_in_use(scope, range).await?)
+            .ok_or(StoreError::NoFreeAddress),
     }
 }
 
@@ -98,6 +111,8 @@ pub struct Create {
     pub new: NewEndpoint,
     /// The consumer's project's quota of endpoints.
     pub quota: u64,
+    /// Where its address comes from.
+    pub addresses: AddressRange,
 }
 
 impl Flow for Create {
@@ -133,7 +148,12 @@ impl Flow for Create {
         let requested = new
             .port_ip
             .filter(|_| service.service_type != gateway::GATEWAY);
-        let port_ip = address(tx, &new.vpc_id, requested).await?;
+        let range = if service.service_type == gateway::GATEWAY {
+            AddressRange::AUTO
+        } else {
+            self.addresses
+        };
+        let port_ip = address(tx, &new.vpc_id, &range, requested).await?;
         let fault = tx.take_fault(&consumer.project_id).await?;
         let start = lifecycle::endpoint_start(
             service.approval_enabled,
@@ -520,5 +540,16 @@ impl Flow for UpdateDescriptions {
             .await?
             .ok_or(StoreError::NotFound)?;
         Ok(seed::apply(found, &self.updates, now)?)
+    }
+}
+
+/// Every accepted connection the data plane serves (`vpcep serve --data-plane`).
+pub struct DataPlaneRoutes;
+
+impl Flow for DataPlaneRoutes {
+    type Output = Vec<crate::domain::route::Route>;
+    const ACCESS: Access = Access::Read;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<Self::Output> {
+        tx.data_plane_routes().await
     }
 }

@@ -6,9 +6,10 @@ use tokio_postgres::Row;
 use super::rows::{self, col, connection_status, json, json_opt, to_json, ListSql};
 use super::rows::{q, q_one, q_opt, x};
 use super::{pg_error, PgTx};
+use crate::domain::route::Route;
 use crate::domain::{
-    format_ipv4, Connection, ConnectionStatus, DescriptionUpdate, Endpoint, EndpointId, ProjectId,
-    QueryError, ServiceId, AUTO_IP_FIRST, AUTO_IP_LAST,
+    format_ipv4, AddressRange, Connection, ConnectionStatus, DescriptionUpdate, Endpoint,
+    EndpointId, ProjectId, QueryError, ServiceId,
 };
 use crate::store::list::ListQuery;
 use crate::store::tx::{ConnectionRows, EndpointInsert, EndpointRows};
@@ -124,36 +125,104 @@ impl<C: GenericClient> EndpointRows for PgTx<'_, C> {
         .transpose()
     }
 
-    async fn port_ip_taken(&mut self, vpc_id: &str, ip: u32) -> StoreResult<bool> {
-        let r = q_one(
+    async fn data_plane_routes(&mut self) -> StoreResult<Vec<Route>> {
+        q(
             self.c,
-            "SELECT EXISTS(SELECT 1 FROM endpoints WHERE vpc_id = $1 AND port_ip = $2)",
-            &[&vpc_id, &i64::from(ip)],
+            "SELECT e.id, e.marker_id, e.port_ip, e.enable_whitelist, e.whitelist,
+                s.ip, s.tcp_proxy, s.ports
+         FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id
+         WHERE e.status = 'accepted' AND s.service_type = 'interface'
+         ORDER BY e.marker_id",
+            &[],
         )
         .await
+        .map_err(pg_error)?
+        .iter()
+        .map(|r| {
+            Ok(Route {
+                endpoint_id: col(r, 0)?,
+                marker_id: col(r, 1)?,
+                address: std::net::Ipv4Addr::from(ip(col(r, 2)?)?),
+                enable_whitelist: col(r, 3)?,
+                whitelist: json(r, 4)?,
+                service_ip: col(r, 5)?,
+                tcp_proxy: col(r, 6)?,
+                ports: json(r, 7)?,
+            })
+        })
+        .collect()
+    }
+
+    async fn port_ip_taken(&mut self, vpc_id: Option<&str>, ip: u32) -> StoreResult<bool> {
+        let r = match vpc_id {
+            Some(vpc) => {
+                q_one(
+                    self.c,
+                    "SELECT EXISTS(SELECT 1 FROM endpoints WHERE vpc_id = $1 AND port_ip = $2)",
+                    &[&vpc, &i64::from(ip)],
+                )
+                .await
+            }
+            None => {
+                q_one(
+                    self.c,
+                    "SELECT EXISTS(SELECT 1 FROM endpoints WHERE port_ip = $1)",
+                    &[&i64::from(ip)],
+                )
+                .await
+            }
+        }
         .map_err(pg_error)?;
         col(&r, 0)
     }
 
-    async fn highest_auto_ip(&mut self, vpc_id: &str) -> StoreResult<Option<u32>> {
-        let r = q_one(
-            self.c,
-            "SELECT MAX(port_ip) FROM endpoints WHERE vpc_id = $1 AND port_ip BETWEEN $2 AND $3",
-            &[&vpc_id, &i64::from(AUTO_IP_FIRST), &i64::from(AUTO_IP_LAST)],
-        )
-        .await
+    async fn highest_ip_in(
+        &mut self,
+        vpc_id: Option<&str>,
+        range: &AddressRange,
+    ) -> StoreResult<Option<u32>> {
+        let (first, last) = (i64::from(range.first), i64::from(range.last));
+        let r = match vpc_id {
+            Some(vpc) => q_one(
+                self.c,
+                "SELECT MAX(port_ip) FROM endpoints WHERE vpc_id = $1 AND port_ip BETWEEN $2 AND $3",
+                &[&vpc, &first, &last],
+            )
+            .await,
+            None => q_one(
+                self.c,
+                "SELECT MAX(port_ip) FROM endpoints WHERE port_ip BETWEEN $1 AND $2",
+                &[&first, &last],
+            )
+            .await,
+        }
         .map_err(pg_error)?;
         col::<Option<i64>>(&r, 0)?.map(ip).transpose()
     }
 
-    async fn auto_ips_in_use(&mut self, vpc_id: &str) -> StoreResult<Vec<u32>> {
-        q(
-            self.c,
-            "SELECT port_ip FROM endpoints WHERE vpc_id = $1 AND port_ip BETWEEN $2 AND $3
-                 ORDER BY port_ip",
-            &[&vpc_id, &i64::from(AUTO_IP_FIRST), &i64::from(AUTO_IP_LAST)],
-        )
-        .await
+    async fn ips_in_use(
+        &mut self,
+        vpc_id: Option<&str>,
+        range: &AddressRange,
+    ) -> StoreResult<Vec<u32>> {
+        let (first, last) = (i64::from(range.first), i64::from(range.last));
+        match vpc_id {
+            Some(vpc) => {
+                q(
+                    self.c,
+                    "SELECT port_ip FROM endpoints WHERE vpc_id = $1 AND port_ip BETWEEN $2 AND $3
+                     ORDER BY port_ip",
+                    &[&vpc, &first, &last],
+                )
+                .await
+            }
+            None => q(
+                self.c,
+                "SELECT port_ip FROM endpoints WHERE port_ip BETWEEN $1 AND $2 ORDER BY port_ip",
+                &[&first, &last],
+            )
+            .await,
+        }
         .map_err(pg_error)?
         .iter()
         .map(|r| ip(col(r, 0)?))

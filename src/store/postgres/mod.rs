@@ -75,6 +75,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0009_credential_notify",
         include_str!("../migrations/postgres/0009_credential_notify.sql"),
     ),
+    (
+        "0010_data_plane",
+        include_str!("../migrations/postgres/0010_data_plane.sql"),
+    ),
 ];
 
 /// Attempts of a transaction that keeps failing with a serialization failure or a deadlock.

@@ -4,9 +4,10 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use super::rows::{self, connection_status, json, json_opt, to_json};
 use super::{db_error, SqliteTx};
+use crate::domain::route::Route;
 use crate::domain::{
-    format_ipv4, seed, Connection, ConnectionStatus, DescriptionUpdate, Endpoint, EndpointId,
-    ProjectId, QueryError, ServiceId, AUTO_IP_FIRST, AUTO_IP_LAST,
+    format_ipv4, seed, AddressRange, Connection, ConnectionStatus, DescriptionUpdate, Endpoint,
+    EndpointId, ProjectId, QueryError, ServiceId,
 };
 use crate::store::list::{ListQuery, ListSql};
 use crate::store::tx::{ConnectionRows, EndpointInsert, EndpointRows, ServiceRows};
@@ -57,11 +58,16 @@ const SELECT_CONNECTION: &str = "SELECT e.id, e.marker_id, e.created_at, e.updat
      FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id \
      WHERE e.id = ?1 AND e.endpoint_service_id = ?2 AND s.project_id = ?3";
 
-/// An address column as the domain's `u32`.
+/// The first column, an address, as the domain's `u32`.
 fn ip(r: &Row<'_>) -> rusqlite::Result<u32> {
-    let v: i64 = r.get(0)?;
+    ip_at(r, 0)
+}
+
+/// An address column as the domain's `u32`.
+fn ip_at(r: &Row<'_>, idx: usize) -> rusqlite::Result<u32> {
+    let v: i64 = r.get(idx)?;
     u32::try_from(v).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, Box::new(e))
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Integer, Box::new(e))
     })
 }
 
@@ -110,45 +116,95 @@ impl EndpointRows for SqliteTx<'_> {
             .map_err(db_error)
     }
 
-    async fn port_ip_taken(&mut self, vpc_id: &str, ip: u32) -> StoreResult<bool> {
-        self.c
-            .prepare_cached(
-                "SELECT EXISTS(SELECT 1 FROM endpoints WHERE vpc_id = ?1 AND port_ip = ?2)",
-            )
-            .and_then(|mut s| s.query_row(params![vpc_id, i64::from(ip)], |r| r.get(0)))
-            .map_err(db_error)
-    }
-
-    async fn highest_auto_ip(&mut self, vpc_id: &str) -> StoreResult<Option<u32>> {
-        let max: Option<i64> = self
-            .c
-            .prepare_cached(
-                "SELECT MAX(port_ip) FROM endpoints WHERE vpc_id = ?1 AND port_ip BETWEEN ?2 AND ?3",
-            )
-            .and_then(|mut s| {
-                s.query_row(
-                    params![vpc_id, i64::from(AUTO_IP_FIRST), i64::from(AUTO_IP_LAST)],
-                    |r| r.get(0),
-                )
-            })
-            .map_err(db_error)?;
-        Ok(max.and_then(|m| u32::try_from(m).ok()))
-    }
-
-    async fn auto_ips_in_use(&mut self, vpc_id: &str) -> StoreResult<Vec<u32>> {
+    async fn data_plane_routes(&mut self) -> StoreResult<Vec<Route>> {
         let mut stmt = self
             .c
             .prepare_cached(
-                "SELECT port_ip FROM endpoints WHERE vpc_id = ?1 AND port_ip BETWEEN ?2 AND ?3
-                 ORDER BY port_ip",
+                "SELECT e.id, e.marker_id, e.port_ip, e.enable_whitelist, e.whitelist,
+                s.ip, s.tcp_proxy, s.ports
+         FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id
+         WHERE e.status = 'accepted' AND s.service_type = 'interface'
+         ORDER BY e.marker_id",
             )
             .map_err(db_error)?;
         let rows = stmt
-            .query_map(
-                params![vpc_id, i64::from(AUTO_IP_FIRST), i64::from(AUTO_IP_LAST)],
-                ip,
-            )
+            .query_map([], |r| {
+                Ok(Route {
+                    endpoint_id: r.get(0)?,
+                    marker_id: r.get(1)?,
+                    address: std::net::Ipv4Addr::from(ip_at(r, 2)?),
+                    enable_whitelist: r.get(3)?,
+                    whitelist: json(r, 4)?,
+                    service_ip: r.get(5)?,
+                    tcp_proxy: r.get(6)?,
+                    ports: json(r, 7)?,
+                })
+            })
             .map_err(db_error)?;
+        rows.collect::<Result<_, _>>().map_err(db_error)
+    }
+
+    async fn port_ip_taken(&mut self, vpc_id: Option<&str>, ip: u32) -> StoreResult<bool> {
+        let ip = i64::from(ip);
+        match vpc_id {
+            Some(vpc) => self
+                .c
+                .prepare_cached(
+                    "SELECT EXISTS(SELECT 1 FROM endpoints WHERE vpc_id = ?1 AND port_ip = ?2)",
+                )
+                .and_then(|mut s| s.query_row(params![vpc, ip], |r| r.get(0))),
+            None => self
+                .c
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM endpoints WHERE port_ip = ?1)")
+                .and_then(|mut s| s.query_row(params![ip], |r| r.get(0))),
+        }
+        .map_err(db_error)
+    }
+
+    async fn highest_ip_in(
+        &mut self,
+        vpc_id: Option<&str>,
+        range: &AddressRange,
+    ) -> StoreResult<Option<u32>> {
+        let (first, last) = (i64::from(range.first), i64::from(range.last));
+        let max: Option<i64> = match vpc_id {
+            Some(vpc) => self
+                .c
+                .prepare_cached(
+                    "SELECT MAX(port_ip) FROM endpoints
+                     WHERE vpc_id = ?1 AND port_ip BETWEEN ?2 AND ?3",
+                )
+                .and_then(|mut s| s.query_row(params![vpc, first, last], |r| r.get(0))),
+            None => self
+                .c
+                .prepare_cached(
+                    "SELECT MAX(port_ip) FROM endpoints WHERE port_ip BETWEEN ?1 AND ?2",
+                )
+                .and_then(|mut s| s.query_row(params![first, last], |r| r.get(0))),
+        }
+        .map_err(db_error)?;
+        Ok(max.and_then(|m| u32::try_from(m).ok()))
+    }
+
+    async fn ips_in_use(
+        &mut self,
+        vpc_id: Option<&str>,
+        range: &AddressRange,
+    ) -> StoreResult<Vec<u32>> {
+        let (first, last) = (i64::from(range.first), i64::from(range.last));
+        let in_vpc = "SELECT port_ip FROM endpoints WHERE vpc_id = ?1 AND port_ip BETWEEN ?2 AND ?3
+                      ORDER BY port_ip";
+        let anywhere =
+            "SELECT port_ip FROM endpoints WHERE port_ip BETWEEN ?1 AND ?2 ORDER BY port_ip";
+        let mut stmt = self
+            .c
+            .prepare_cached(if vpc_id.is_some() { in_vpc } else { anywhere })
+            .map_err(db_error)?;
+        let rows = match vpc_id {
+            Some(vpc) => stmt.query_map(params![vpc, first, last], ip),
+            None => stmt.query_map(params![first, last], ip),
+        }
+        .map_err(db_error)?;
         rows.collect::<Result<_, _>>().map_err(db_error)
     }
 

@@ -61,6 +61,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0009_credential_notify",
         include_str!("../migrations/sqlite/0009_credential_notify.sql"),
     ),
+    (
+        "0010_data_plane",
+        include_str!("../migrations/sqlite/0010_data_plane.sql"),
+    ),
 ];
 
 /// Read connections kept open; two cores serve more than enough readers with this.

@@ -1,0 +1,260 @@
+//! The local data plane (`vpcep serve --data-plane`): every accepted connection of an interface
+//! service listens on its endpoint's address, once per TCP port mapping, and forwards each TCP
+//! connection to the service's backend, with a Proxy Protocol v2 header first when the service's
+//! `tcp_proxy` asks for one.
+//!
+//! The routes come from the database (`flows::endpoints::DataPlaneRoutes`), read again every
+//! [`INTERVAL`]: a change made through any node (accept, reject, delete, a whitelist) is applied
+//! within one interval plus the read. A listener whose route is gone is closed with every
+//! connection it forwards. Listeners are bound with `SO_REUSEPORT`, so two nodes on one host
+//! (PostgreSQL) both listen on an endpoint's address and the kernel spreads new connections
+//! between them; each closes its own when the connection is rejected.
+
+pub mod proxy_protocol;
+
+use std::collections::{HashMap, HashSet};
+use std::net::{SocketAddr, SocketAddrV4};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::domain::route::{Header, Listener, Route};
+use crate::store::flows::endpoints::DataPlaneRoutes;
+use crate::store::SharedStore;
+
+/// How often the routes are read again.
+pub const INTERVAL: Duration = Duration::from_millis(250);
+/// How long a backend may take to accept a forwarded connection.
+const BACKEND_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Per endpoint, what its listeners did since the server started.
+#[derive(Default, Debug)]
+pub struct EndpointStats {
+    /// Connections forwarded (the backend accepted them).
+    pub accepted: AtomicU64,
+    /// Connections closed at once because the whitelist does not name their source.
+    pub refused_by_whitelist: AtomicU64,
+    /// Connections being forwarded now.
+    pub open: AtomicU64,
+    /// Bytes from consumers to the backend.
+    pub bytes_in: AtomicU64,
+    /// Bytes from the backend to consumers.
+    pub bytes_out: AtomicU64,
+}
+
+/// The figures of every endpoint served, by endpoint id.
+pub type Stats = Arc<std::sync::Mutex<HashMap<String, Arc<EndpointStats>>>>;
+
+/// One bound listener; dropping `route` stops it and every connection it forwards.
+struct Active {
+    listener: Listener,
+    route: watch::Sender<Route>,
+    task: JoinHandle<()>,
+}
+
+/// Keeps the listeners in line with the database until the task is aborted.
+pub async fn run(store: SharedStore, stats: Stats) {
+    let mut active: HashMap<SocketAddrV4, Active> = HashMap::new();
+    // What was logged once, so that a route that cannot be served does not log every interval.
+    let mut told: HashSet<String> = HashSet::new();
+    let mut failing = false;
+    loop {
+        match store.run(DataPlaneRoutes).await {
+            Ok(routes) => {
+                failing = false;
+                apply(&mut active, &mut told, &stats, routes);
+            }
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "data plane: cannot read the routes; keeping the listeners as they are");
+            }
+            Err(_) => {}
+        }
+        tokio::time::sleep(INTERVAL).await;
+    }
+}
+
+fn apply(
+    active: &mut HashMap<SocketAddrV4, Active>,
+    told: &mut HashSet<String>,
+    stats: &Stats,
+    routes: Vec<Route>,
+) {
+    let mut wanted: HashMap<SocketAddrV4, (Listener, Route)> = HashMap::new();
+    for route in routes {
+        if route.backend_host().is_none() {
+            if told.insert(format!("no-backend:{}", route.endpoint_id)) {
+                tracing::info!(
+                    endpoint_id = %route.endpoint_id,
+                    "data plane: not listening for this endpoint: its service was created without an ip, so there is no backend to forward to"
+                );
+            }
+            continue;
+        }
+        if route.header() == Header::TcpOptionUnsupported
+            && told.insert(format!("toa:{}", route.endpoint_id))
+        {
+            tracing::info!(
+                endpoint_id = %route.endpoint_id,
+                "data plane: tcp_proxy toa_open carries the client address in a TCP option, which a user-space proxy cannot write: forwarding without it"
+            );
+        }
+        for listener in route.listeners() {
+            wanted.insert(listener.listen, (listener, route.clone()));
+        }
+    }
+    // Stop what is no longer wanted, or now forwards elsewhere.
+    active.retain(|addr, a| {
+        let keep = wanted.get(addr).is_some_and(|(l, _)| *l == a.listener);
+        if !keep {
+            tracing::debug!(listen = %addr, "data plane: closing a listener and its connections");
+            a.task.abort();
+        }
+        keep
+    });
+    for (addr, (listener, route)) in wanted {
+        if let Some(a) = active.get(&addr) {
+            // Same listener: the whitelist, the header or the marker may have changed; new
+            // connections see the change.
+            a.route.send_if_modified(|current| {
+                let changed = *current != route;
+                if changed {
+                    *current = route.clone();
+                }
+                changed
+            });
+            continue;
+        }
+        let socket = match bind(addr) {
+            Ok(s) => {
+                told.remove(&format!("bind:{addr}"));
+                s
+            }
+            Err(e) => {
+                if told.insert(format!("bind:{addr}")) {
+                    tracing::warn!(listen = %addr, endpoint_id = %route.endpoint_id, error = %e, "data plane: cannot listen; trying again");
+                }
+                continue;
+            }
+        };
+        let endpoint_stats = stats
+            .lock()
+            .map(|mut m| m.entry(route.endpoint_id.clone()).or_default().clone())
+            .unwrap_or_default();
+        tracing::debug!(listen = %addr, backend = ?listener.backend, endpoint_id = %route.endpoint_id, "data plane: listening");
+        let (tx, rx) = watch::channel(route);
+        let task = tokio::spawn(serve(socket, listener.clone(), rx, endpoint_stats));
+        active.insert(
+            addr,
+            Active {
+                listener,
+                route: tx,
+                task,
+            },
+        );
+    }
+}
+
+fn bind(addr: SocketAddrV4) -> std::io::Result<TcpListener> {
+    let socket = TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    #[cfg(unix)]
+    socket.set_reuseport(true)?;
+    socket.bind(SocketAddr::V4(addr))?;
+    socket.listen(1024)
+}
+
+/// Accepts on one listener until its route is dropped (the task is aborted then, which closes
+/// the listener; the connections see the route's sender go and close too).
+async fn serve(
+    listener: TcpListener,
+    spec: Listener,
+    route: watch::Receiver<Route>,
+    stats: Arc<EndpointStats>,
+) {
+    loop {
+        let (client, peer) = match listener.accept().await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::debug!(listen = %spec.listen, error = %e, "data plane: accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let SocketAddr::V4(source) = peer else {
+            continue;
+        };
+        let current = route.borrow().clone();
+        if !current.admits(*source.ip()) {
+            stats.refused_by_whitelist.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%source, endpoint_id = %current.endpoint_id, "data plane: source not in the endpoint's whitelist; closed");
+            drop(client);
+            continue;
+        }
+        let _ = client.set_nodelay(true);
+        let backend = spec.backend.clone();
+        let mut gone = route.clone();
+        let stats = stats.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = forward(client, source, spec.listen, backend, &current, &stats) => {}
+                // The route's sender is dropped when the connection is no longer accepted.
+                _ = async { while gone.changed().await.is_ok() {} } => {
+                    tracing::debug!(%source, endpoint_id = %current.endpoint_id, "data plane: the connection is no longer accepted; closed");
+                }
+            }
+        });
+    }
+}
+
+async fn forward(
+    mut client: TcpStream,
+    source: SocketAddrV4,
+    destination: SocketAddrV4,
+    backend: (String, u16),
+    route: &Route,
+    stats: &EndpointStats,
+) {
+    let connect = TcpStream::connect((backend.0.as_str(), backend.1));
+    let mut upstream = match tokio::time::timeout(BACKEND_CONNECT_TIMEOUT, connect).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::debug!(?backend, endpoint_id = %route.endpoint_id, error = %e, "data plane: the backend refused the connection");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(?backend, endpoint_id = %route.endpoint_id, "data plane: the backend did not answer in time");
+            return;
+        }
+    };
+    let _ = upstream.set_nodelay(true);
+    if route.header() == Header::ProxyV2 {
+        let header =
+            proxy_protocol::header(source, destination, route.marker_id, &route.endpoint_id);
+        if upstream.write_all(&header).await.is_err() {
+            return;
+        }
+    }
+    stats.accepted.fetch_add(1, Ordering::Relaxed);
+    stats.open.fetch_add(1, Ordering::Relaxed);
+    let copied = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+    stats.open.fetch_sub(1, Ordering::Relaxed);
+    let (to_backend, to_client) = copied.unwrap_or((0, 0));
+    stats.bytes_in.fetch_add(to_backend, Ordering::Relaxed);
+    stats.bytes_out.fetch_add(to_client, Ordering::Relaxed);
+    tracing::debug!(
+        %source,
+        endpoint_id = %route.endpoint_id,
+        bytes_in = to_backend,
+        bytes_out = to_client,
+        accepted = stats.accepted.load(Ordering::Relaxed),
+        refused_by_whitelist = stats.refused_by_whitelist.load(Ordering::Relaxed),
+        open = stats.open.load(Ordering::Relaxed),
+        "data plane: connection closed"
+    );
+}

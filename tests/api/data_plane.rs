@@ -1,0 +1,369 @@
+//! The data plane (`serve --data-plane`) with real sockets: a backend in the test reads the Proxy
+//! Protocol v2 header byte for byte and echoes; connects go through the endpoint's address.
+//! Each server gets a /24 of its own inside 127.16.0.0/12, so that tests running at once never
+//! listen on the same address.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::mpsc;
+
+use crate::support::assert::{str_of, uuid};
+use crate::support::TestApp;
+
+/// A /24 of 127.16.0.0/12 for one server, and a client port, both picked at random.
+fn block_and_port() -> (String, u16) {
+    let n = u32::from_be_bytes(
+        *uuid::Uuid::new_v4()
+            .as_bytes()
+            .first_chunk()
+            .expect("4 bytes"),
+    );
+    let block = format!("127.{}.{}.0/24", 16 + (n % 16), (n >> 4) % 256);
+    (block, 20_000 + (n >> 12) as u16 % 30_000)
+}
+
+fn data_plane_app(block: &str) -> TestApp {
+    TestApp::with_args(&["--data-plane", "--data-plane-cidr", block])
+}
+
+/// What the backend saw of one forwarded connection: the header (when one came) and the peer.
+struct Seen {
+    header: Vec<u8>,
+}
+
+/// A backend on 127.0.0.1 that reads a Proxy Protocol v2 header first when `header`, reports
+/// it, then echoes everything.
+async fn backend(header: bool) -> (u16, mpsc::UnboundedReceiver<Seen>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("backend");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                if header {
+                    let mut fixed = [0u8; 16];
+                    if s.read_exact(&mut fixed).await.is_err() {
+                        return;
+                    }
+                    let len = u16::from_be_bytes([fixed[14], fixed[15]]) as usize;
+                    let mut rest = vec![0u8; len];
+                    if s.read_exact(&mut rest).await.is_err() {
+                        return;
+                    }
+                    head.extend_from_slice(&fixed);
+                    head.extend_from_slice(&rest);
+                }
+                let _ = tx.send(Seen { header: head });
+                let mut buf = [0u8; 4096];
+                loop {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => {
+                            if s.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (port, rx)
+}
+
+fn service(client_port: u16, backend_port: u16, tcp_proxy: &str) -> Value {
+    json!({
+        "port_id": uuid(),
+        "vpc_id": uuid(),
+        "server_type": "VM",
+        "ip": "127.0.0.1",
+        "tcp_proxy": tcp_proxy,
+        "approval_enabled": true,
+        "ports": [{"client_port": client_port, "server_port": backend_port, "protocol": "TCP"}],
+    })
+}
+
+async fn connect_from(source: Ipv4Addr, to: SocketAddrV4) -> std::io::Result<TcpStream> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::V4(SocketAddrV4::new(source, 0)))?;
+    socket.connect(SocketAddr::V4(to)).await
+}
+
+/// Sends a line and reads the echo; an error when the connection closes instead.
+async fn echo(s: &mut TcpStream, text: &[u8]) -> std::io::Result<()> {
+    s.write_all(text).await?;
+    let mut got = vec![0u8; text.len()];
+    tokio::time::timeout(Duration::from_secs(2), s.read_exact(&mut got))
+        .await
+        .map_err(|_| std::io::Error::other("no echo in 2 s"))??;
+    assert_eq!(got, text);
+    Ok(())
+}
+
+/// Connects (from 127.0.0.1) until a connection carries an echo, for at most `within`.
+async fn open_within(to: SocketAddrV4, within: Duration) -> TcpStream {
+    let start = Instant::now();
+    loop {
+        if let Ok(mut s) = connect_from(Ipv4Addr::LOCALHOST, to).await {
+            if echo(&mut s, b"ping\n").await.is_ok() {
+                return s;
+            }
+        }
+        assert!(
+            start.elapsed() < within,
+            "{to} did not forward within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until a connect to `to` is refused, for at most `within`.
+async fn refused_within(to: SocketAddrV4, within: Duration) {
+    let start = Instant::now();
+    loop {
+        match connect_from(Ipv4Addr::LOCALHOST, to).await {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => return,
+            _ => {}
+        }
+        assert!(
+            start.elapsed() < within,
+            "{to} still accepts connections after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Whether the peer closes `s` within `within` (a read ends or fails).
+async fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
+    let mut buf = [0u8; 64];
+    matches!(
+        tokio::time::timeout(within, s.read(&mut buf)).await,
+        Ok(Ok(0)) | Ok(Err(_))
+    )
+}
+
+async fn endpoint_address(app: &TestApp, eid: &str, port: u16) -> SocketAddrV4 {
+    let ip = str_of(&app.get_endpoint(eid).await.ok()["ip"]);
+    SocketAddrV4::new(ip.parse().expect("an IPv4 address"), port)
+}
+
+fn action(action: &str, eid: &str) -> Value {
+    json!({"action": action, "endpoints": [eid]})
+}
+
+#[tokio::test]
+async fn an_accepted_connection_forwards_with_the_proxy_protocol_header_until_rejected() {
+    let (block, port) = block_and_port();
+    let app = data_plane_app(&block);
+    let (backend_port, mut seen) = backend(true).await;
+    let sid = str_of(
+        &app.create_service(&service(port, backend_port, "proxy_open"))
+            .await
+            .ok()["id"],
+    );
+    let ep = app
+        .create_endpoint(
+            &json!({"endpoint_service_id": sid, "vpc_id": uuid(), "subnet_id": uuid()}),
+        )
+        .await
+        .ok()
+        .clone();
+    let eid = str_of(&ep["id"]);
+    let marker = ep["marker_id"].as_i64().expect("marker_id");
+    assert_eq!(ep["status"], "pendingAcceptance");
+    // Not accepted yet: nothing listens on the address it will have (the first of the block).
+    let net: Ipv4Addr = block.trim_end_matches("/24").parse().expect("block");
+    let first = SocketAddrV4::new(Ipv4Addr::from(u32::from(net) + 2), port);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    refused_within(first, Duration::from_millis(1)).await;
+
+    app.accept_or_reject(&sid, &action("receive", &eid))
+        .await
+        .ok();
+    let addr = endpoint_address(&app, &eid, port).await;
+    assert_eq!(
+        addr, first,
+        "the endpoint's ip is the block's first address"
+    );
+    let mut open = open_within(addr, Duration::from_secs(1)).await;
+    let local = match open.local_addr().expect("local") {
+        SocketAddr::V4(a) => a,
+        other => panic!("{other}"),
+    };
+    let h = tokio::time::timeout(Duration::from_secs(2), seen.recv())
+        .await
+        .expect("the backend saw the connection")
+        .expect("seen")
+        .header;
+    // The header, byte for byte.
+    let mut want = vec![
+        0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A, 0x21, 0x11,
+    ];
+    let marker_text = marker.to_string();
+    want.extend_from_slice(&((12 + 3 + marker_text.len() + 3 + 36) as u16).to_be_bytes());
+    want.extend_from_slice(&local.ip().octets());
+    want.extend_from_slice(&addr.ip().octets());
+    want.extend_from_slice(&local.port().to_be_bytes());
+    want.extend_from_slice(&port.to_be_bytes());
+    want.push(0xE1);
+    want.extend_from_slice(&(marker_text.len() as u16).to_be_bytes());
+    want.extend_from_slice(marker_text.as_bytes());
+    want.push(0xE2);
+    want.extend_from_slice(&36u16.to_be_bytes());
+    want.extend_from_slice(eid.as_bytes());
+    assert_eq!(h, want, "the Proxy Protocol v2 header");
+
+    // Reject: the open connection closes within a second, and new connects are refused.
+    app.accept_or_reject(&sid, &action("reject", &eid))
+        .await
+        .ok();
+    let rejected = Instant::now();
+    assert!(
+        closed_within(&mut open, Duration::from_secs(1)).await,
+        "the open connection outlived the reject by a second"
+    );
+    refused_within(
+        addr,
+        Duration::from_secs(1).saturating_sub(rejected.elapsed()),
+    )
+    .await;
+
+    // Accept again: it forwards again.
+    app.accept_or_reject(&sid, &action("receive", &eid))
+        .await
+        .ok();
+    let _again = open_within(addr, Duration::from_secs(1)).await;
+
+    // Delete: refused.
+    app.delete_endpoint(&eid).await.assert_status(204);
+    refused_within(addr, Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn the_endpoint_whitelist_closes_sources_it_does_not_name() {
+    let (block, port) = block_and_port();
+    let app = data_plane_app(&block);
+    let (backend_port, mut seen) = backend(false).await;
+    let mut body = service(port, backend_port, "close");
+    body["approval_enabled"] = json!(false);
+    let sid = str_of(&app.create_service(&body).await.ok()["id"]);
+    let eid = str_of(
+        &app.create_endpoint(&json!({
+            "endpoint_service_id": sid, "vpc_id": uuid(), "subnet_id": uuid(),
+            "enable_whitelist": true, "whitelist": ["127.0.0.1/32"],
+        }))
+        .await
+        .ok()["id"],
+    );
+    let addr = endpoint_address(&app, &eid, port).await;
+    // 127.0.0.1 is named: forwarded, and `close` sends no header (the echo is the first data).
+    let _named = open_within(addr, Duration::from_secs(1)).await;
+    assert!(seen.recv().await.expect("seen").header.is_empty());
+    // 127.0.0.2 is not: closed at once, and the backend never sees it.
+    let mut other = connect_from(Ipv4Addr::new(127, 0, 0, 2), addr)
+        .await
+        .expect("the listener accepts, then closes");
+    let _ = other.write_all(b"hello").await;
+    assert!(
+        closed_within(&mut other, Duration::from_secs(1)).await,
+        "a source outside the whitelist was not closed"
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        seen.try_recv().is_err(),
+        "the backend saw a source outside the whitelist"
+    );
+    // UpdateEndpointWhite: once 127.0.0.2 is named too, it is forwarded.
+    app.update_endpoint_white(
+        &eid,
+        &json!({"whitelist": ["127.0.0.1/32", "127.0.0.2"], "enable_whitelist": true}),
+    )
+    .await
+    .ok();
+    let start = Instant::now();
+    loop {
+        if let Ok(mut s) = connect_from(Ipv4Addr::new(127, 0, 0, 2), addr).await {
+            if echo(&mut s, b"now\n").await.is_ok() {
+                break;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "the new whitelist was not applied"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn addresses_come_from_the_block_and_a_restart_keeps_serving() {
+    let (block, port) = block_and_port();
+    let mut app = data_plane_app(&block);
+    let (backend_port, _seen) = backend(false).await;
+    let mut body = service(port, backend_port, "close");
+    body["approval_enabled"] = json!(false);
+    let sid = str_of(&app.create_service(&body).await.ok()["id"]);
+    let net: Ipv4Addr = block.trim_end_matches("/24").parse().expect("block");
+    // A requested address outside the block is refused with the block in the message.
+    let r = app
+        .create_endpoint(&json!({
+            "endpoint_service_id": sid, "vpc_id": uuid(), "subnet_id": uuid(),
+            "port_ip": "10.0.0.5",
+        }))
+        .await;
+    r.assert_error(400, "EndPoint.2041");
+    assert!(r.text.contains(&block), "{}", r.text);
+    // One inside is given; the next automatic one, in another VPC, is not the same address.
+    let chosen = Ipv4Addr::from(u32::from(net) + 100).to_string();
+    let a = app
+        .create_endpoint(&json!({
+            "endpoint_service_id": sid, "vpc_id": uuid(), "subnet_id": uuid(),
+            "port_ip": chosen,
+        }))
+        .await
+        .ok()
+        .clone();
+    let b = app
+        .create_endpoint(
+            &json!({"endpoint_service_id": sid, "vpc_id": uuid(), "subnet_id": uuid()}),
+        )
+        .await
+        .ok()
+        .clone();
+    let c = app
+        .create_endpoint(
+            &json!({"endpoint_service_id": sid, "vpc_id": uuid(), "subnet_id": uuid()}),
+        )
+        .await
+        .ok()
+        .clone();
+    let ids = [str_of(&a["id"]), str_of(&b["id"]), str_of(&c["id"])];
+    let mut addrs = Vec::new();
+    for id in &ids {
+        addrs.push(endpoint_address(&app, id, port).await);
+    }
+    assert_eq!(addrs[0].ip().to_string(), chosen);
+    assert_ne!(
+        addrs[1], addrs[2],
+        "two VPCs got the same data-plane address"
+    );
+    // The same address again, even in another VPC, is in use.
+    app.create_endpoint(&json!({
+        "endpoint_service_id": sid, "vpc_id": uuid(), "subnet_id": uuid(), "port_ip": chosen,
+    }))
+    .await
+    .assert_error(400, "EndPoint.2042");
+    for addr in &addrs {
+        let _ = open_within(*addr, Duration::from_secs(1)).await;
+    }
+    app.restart();
+    for addr in &addrs {
+        let _ = open_within(*addr, Duration::from_secs(2)).await;
+    }
+}
