@@ -7,8 +7,8 @@ use serde_json::json;
 use crate::api::render_for_cli;
 use crate::auth;
 use crate::config::{
-    CredentialFormat, CredentialsCommand, DatabaseArg, InjectCommand, PublicServicesCommand,
-    ServeArgs,
+    BackendsCommand, CredentialFormat, CredentialsCommand, DatabaseArg, InjectCommand,
+    PublicServicesCommand, ServeArgs,
 };
 use crate::domain::catalogue::{self, PublicEntry};
 use crate::domain::credential::GivenCredential;
@@ -478,6 +478,79 @@ pub async fn public_services(cmd: PublicServicesCommand) -> anyhow::Result<()> {
                 .map(render_for_cli::public_service)
                 .collect();
             print_line(&serde_json::to_string_pretty(&list)?)
+        }
+    }
+}
+
+/// `vpcep backends set|list|delete`: the data plane's backend registry (also under
+/// `/_vpcep/v1/{project_id}/backends`).
+pub async fn backends(cmd: BackendsCommand) -> anyhow::Result<()> {
+    match cmd {
+        BackendsCommand::Set {
+            db,
+            port_id,
+            address,
+            project_id,
+        } => {
+            if parse_path_id(&port_id).is_none() {
+                anyhow::bail!("--port-id {port_id:?}: give 1..64 of [0-9A-Za-z-]");
+            }
+            if !crate::domain::address::ip_or_domain(&address) {
+                anyhow::bail!("--address {address:?}: give an IPv4 address or a host name");
+            }
+            let project_id = match project_id {
+                Some(p) => ProjectId::from_path(&p)
+                    .ok_or_else(|| anyhow::anyhow!("--project-id {p:?} is not a project id"))?
+                    .as_str()
+                    .to_owned(),
+                None => String::new(),
+            };
+            eprintln!("vpcep: database {}", db.describe());
+            let store = db.open().await?;
+            let backend = store
+                .run(flows::backends::Set {
+                    backend: crate::domain::route::Backend {
+                        project_id,
+                        port_id,
+                        address,
+                        updated_at: time::now(),
+                    },
+                })
+                .await?;
+            print_line(&crate::api::render_for_cli::backend(&backend).to_string())
+        }
+        BackendsCommand::List { db } => {
+            eprintln!("vpcep: database {}", db.describe());
+            let store = db.open_existing().await?;
+            let list = store
+                .run(flows::backends::List { project_id: None })
+                .await?;
+            for b in &list {
+                print_line(&crate::api::render_for_cli::backend(b).to_string())?;
+            }
+            Ok(())
+        }
+        BackendsCommand::Delete {
+            db,
+            port_id,
+            project_id,
+        } => {
+            let project_id = project_id.unwrap_or_default().to_ascii_lowercase();
+            eprintln!("vpcep: database {}", db.describe());
+            let store = db.open_existing().await?;
+            match store
+                .run(flows::backends::Delete {
+                    project_id,
+                    port_id: port_id.clone(),
+                })
+                .await
+            {
+                Ok(()) => Ok(()),
+                Err(StoreError::NotFound) => {
+                    anyhow::bail!("no registration of port {port_id:?} for that project")
+                }
+                Err(e) => Err(e.into()),
+            }
         }
     }
 }

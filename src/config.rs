@@ -33,6 +33,10 @@ pub enum Command {
     /// Manage the public catalogue: endpoint services every tenant sees and may connect to.
     #[command(subcommand)]
     PublicServices(PublicServicesCommand),
+    /// Register where the data plane (`serve --data-plane`) forwards the connections of services
+    /// created without an `ip`, by their backend port (`port_id`).
+    #[command(subcommand)]
+    Backends(BackendsCommand),
     /// Remove every endpoint service, endpoint and whitelist entry of every tenant; credentials
     /// stay. For test databases.
     Reset {
@@ -92,6 +96,40 @@ pub enum InjectCommand {
         count: u32,
         #[command(flatten)]
         error: InjectedError,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BackendsCommand {
+    /// Register (or replace) the address of a backend port.
+    Set {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// The services' `port_id`.
+        #[arg(long)]
+        port_id: String,
+        /// An IPv4 address or a host name; the service's port mappings give the ports.
+        #[arg(long)]
+        address: String,
+        /// Serve only this project's services (default: every project's; a project's own
+        /// registration wins).
+        #[arg(long)]
+        project_id: Option<String>,
+    },
+    /// List every registration.
+    List {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Remove a registration.
+    Delete {
+        #[command(flatten)]
+        db: DatabaseArg,
+        #[arg(long)]
+        port_id: String,
+        /// The project it was registered for (default: the one for every project).
+        #[arg(long)]
+        project_id: Option<String>,
     },
 }
 

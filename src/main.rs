@@ -34,6 +34,7 @@ fn main() -> std::process::ExitCode {
             Command::Credentials(cmd) => vpcep::cli::credentials(cmd).await,
             Command::Inject(cmd) => vpcep::cli::inject(cmd).await,
             Command::PublicServices(cmd) => vpcep::cli::public_services(cmd).await,
+            Command::Backends(cmd) => vpcep::cli::backends(cmd).await,
             Command::Reset { db, yes } => vpcep::cli::reset(db, yes).await,
         }
     });

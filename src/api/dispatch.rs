@@ -6,8 +6,8 @@ use super::error::ApiError;
 use super::extract::Ctx;
 use super::routes::{Operation as O, Route};
 use super::{
-    connections, endpoints, faults, health, iam, openapi, permissions, quotas, reset, services,
-    tags, versions, AppState,
+    backends, connections, endpoints, faults, health, iam, openapi, permissions, quotas, reset,
+    services, tags, versions, AppState,
 };
 use crate::domain::tags::ResourceKind;
 
@@ -95,6 +95,9 @@ pub(super) fn method_router(route: &Route) -> MethodRouter<AppState> {
         O::InjectServiceFailure => on(f, faults::inject_service_failure),
         O::InjectCreationFailures => on(f, faults::inject_creation_failures),
         O::Reset => on(f, reset::reset),
+        O::SetBackend => on(f, backends::set_backend),
+        O::ListBackends => on(f, backends::list_backends),
+        O::DeleteBackend => on(f, backends::delete_backend),
         O::BatchAddOrRemoveResourceInstance
         | O::ListQueryProjectResourceTags
         | O::ListResourceInstances => tag_route(f, route),

@@ -129,6 +129,20 @@ pub struct OfResource {
     pub resource_id: String,
 }
 
+/// `/_vpcep/v1/{project_id}/backends/{port_id}`
+#[derive(Debug)]
+pub struct OfBackendPort {
+    pub port_id: String,
+}
+
+impl RouteIds for OfBackendPort {
+    fn take(ids: &mut PathIds) -> Option<Self> {
+        Some(Self {
+            port_id: ids.port_id.take()?,
+        })
+    }
+}
+
 impl RouteIds for OfResource {
     fn take(ids: &mut PathIds) -> Option<Self> {
         Some(Self {
@@ -196,6 +210,7 @@ pub struct PathIds {
     endpoint_id: Option<EndpointId>,
     permission_id: Option<PermissionId>,
     resource_id: Option<String>,
+    port_id: Option<String>,
 }
 
 /// A handler whose route lacks the ids it takes: a bug of the route table.
@@ -255,6 +270,11 @@ impl PathIds {
                 }
                 "resource_id" => {
                     ids.resource_id = Some(
+                        parse_path_id(&value).ok_or_else(|| invalid(ErrorCode::ParameterError))?,
+                    )
+                }
+                "port_id" => {
+                    ids.port_id = Some(
                         parse_path_id(&value).ok_or_else(|| invalid(ErrorCode::ParameterError))?,
                     )
                 }

@@ -1,6 +1,7 @@
 //! The HTTP layer: the router with every VPCEP path (implemented or answering 501), the
 //! middleware that every request passes, and one module per resource.
 
+mod backends;
 mod connections;
 mod dispatch;
 mod endpoints;
@@ -56,6 +57,10 @@ pub mod render_for_cli {
 
     pub fn reset(n: crate::store::ResetCounts) -> Value {
         render::reset(n)
+    }
+
+    pub fn backend(b: &crate::domain::route::Backend) -> Value {
+        render::backend(b)
     }
 }
 

@@ -97,6 +97,7 @@ const TAG_TAGS: &str = "Tags";
 const TAG_QUOTAS: &str = "Quotas";
 const TAG_OPERATIONS: &str = "Operations";
 const TAG_FAULTS: &str = "Fault injection";
+const TAG_DATA_PLANE: &str = "Data plane";
 const TAG_IAM: &str = "IAM discovery";
 
 fn doc(op: Operation) -> Doc {
@@ -489,6 +490,36 @@ fn doc(op: Operation) -> Doc {
                           `--ephemeral`; elsewhere 403 `EndPoint.0004`. Any request body is \
                           ignored. `marker_id`s are not reused afterwards.",
             success: Success::Json("ResetResponse"),
+            ..BASE
+        },
+        O::SetBackend => Doc {
+            tag: TAG_DATA_PLANE,
+            summary: "Register where the data plane forwards a backend port's connections",
+            description: "Not part of the VPCEP API. With `serve --data-plane`, an accepted \
+                          connection to a service created without an `ip` is forwarded to the \
+                          address registered for the service's `port_id`: the service's \
+                          project's own registration, else one made for every project with \
+                          `vpcep backends set` (without `--project-id`). Replaces the project's \
+                          earlier registration of the port; applied within a second.",
+            body: Some("SetBackendRequest"),
+            success: Success::Json("Backend"),
+            ..BASE
+        },
+        O::ListBackends => Doc {
+            tag: TAG_DATA_PLANE,
+            summary: "List the backend registrations the project's services use",
+            description: "Not part of the VPCEP API: the project's registrations and those for \
+                          every project (`project_id` empty), by port id.",
+            success: Success::Json("BackendList"),
+            ..BASE
+        },
+        O::DeleteBackend => Doc {
+            tag: TAG_DATA_PLANE,
+            summary: "Remove the project's registration of a backend port",
+            description: "Not part of the VPCEP API. Connections to the port's services stop \
+                          being forwarded within a second (unless a registration for every \
+                          project remains).",
+            not_found: true,
             ..BASE
         },
         O::ListServicePublicDetails => Doc {
@@ -1036,6 +1067,7 @@ fn build() -> Value {
             {"name": TAG_OPERATIONS, "description": "Running vpcep (no authentication)."},
             {"name": TAG_IAM, "description": "Not part of the VPCEP API: the IAM lookups that clients make at start, answered from the calling credential."},
             {"name": TAG_FAULTS, "description": "Not part of the VPCEP API: failures on demand, for tests of clients."},
+            {"name": TAG_DATA_PLANE, "description": "Not part of the VPCEP API: the backends `serve --data-plane` forwards accepted connections to."},
         ],
         "security": [{"token": []}, {"aksk": []}],
         "paths": paths,

@@ -219,3 +219,13 @@ pub fn reset(n: crate::store::ResetCounts) -> Value {
         "permissions": n.permissions,
     }})
 }
+
+/// A data-plane backend registration (`/_vpcep/v1/{project_id}/backends`).
+pub fn backend(b: &crate::domain::route::Backend) -> Value {
+    json!({
+        "project_id": b.project_id,
+        "port_id": b.port_id,
+        "address": b.address,
+        "updated_at": ts(b.updated_at),
+    })
+}

@@ -43,6 +43,8 @@ operations! {
     BatchAddOrRemoveResourceInstance, ListQueryProjectResourceTags, ListResourceInstances,
     // vpcep's own fault injection and reset, off the VPCEP paths.
     InjectEndpointFailure, InjectServiceFailure, InjectCreationFailures, Reset,
+    // The data plane's backend registry.
+    SetBackend, ListBackends, DeleteBackend,
 }
 
 /// One route: method, path (axum syntax, which is also OpenAPI's) and operation.
@@ -252,6 +254,17 @@ pub const ROUTES: &[Route] = &[
         O::InjectCreationFailures,
     ),
     r("POST", "/_vpcep/reset", O::Reset),
+    r("GET", "/_vpcep/v1/{project_id}/backends", O::ListBackends),
+    r(
+        "PUT",
+        "/_vpcep/v1/{project_id}/backends/{port_id}",
+        O::SetBackend,
+    ),
+    r(
+        "DELETE",
+        "/_vpcep/v1/{project_id}/backends/{port_id}",
+        O::DeleteBackend,
+    ),
 ];
 
 impl Operation {

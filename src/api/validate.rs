@@ -200,22 +200,7 @@ pub fn ipv4_or_cidr(s: &str) -> bool {
     }
 }
 
-/// A server address for the interface VLAN scenario: an IPv4 address or a domain name.
-pub fn ip_or_domain(s: &str) -> bool {
-    ipv4(s).is_some()
-        || (!s.is_empty()
-            && s.len() <= 253
-            && s.split('.').all(|label| {
-                !label.is_empty()
-                    && label.len() <= 63
-                    && label
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-            })
-            && !s.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
-}
+pub use crate::domain::address::ip_or_domain;
 
 /// A short service name: 0..16 characters of `[A-Za-z0-9_-]`.
 pub fn service_name(s: &str) -> bool {

@@ -91,7 +91,7 @@ fn apply(
             if told.insert(format!("no-backend:{}", route.endpoint_id)) {
                 tracing::info!(
                     endpoint_id = %route.endpoint_id,
-                    "data plane: not listening for this endpoint: its service was created without an ip, so there is no backend to forward to"
+                    "data plane: not listening for this endpoint: its service has no ip and no address is registered for its port_id (vpcep backends set), so there is no backend to forward to"
                 );
             }
             continue;

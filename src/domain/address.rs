@@ -107,6 +107,24 @@ pub fn format_ipv4(ip: u32) -> String {
     Ipv4Addr::from(ip).to_string()
 }
 
+/// A server address (the interface VLAN scenario's `ip`, a data-plane backend): an IPv4
+/// address or a domain name.
+pub fn ip_or_domain(s: &str) -> bool {
+    s.parse::<Ipv4Addr>().is_ok()
+        || (!s.is_empty()
+            && s.len() <= 253
+            && s.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            })
+            && !s.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+}
+
 /// Whether `source` is one of an endpoint's whitelist entries (addresses and CIDR blocks, as
 /// the API validated them); an entry that does not parse matches nothing.
 pub fn whitelisted(source: Ipv4Addr, whitelist: &[String]) -> bool {

@@ -17,8 +17,23 @@ pub struct Route {
     pub whitelist: Vec<String>,
     /// The service's `ip`, when it was created with one.
     pub service_ip: Option<String>,
+    /// The address registered for the service's `port_id` ([`Backend`]): the service's
+    /// project's own registration, else one for every project.
+    pub registered: Option<String>,
     pub tcp_proxy: String,
     pub ports: Vec<Port>,
+}
+
+/// The address the data plane forwards to for the services on a backend port (`port_id`) that
+/// were created without an `ip`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Backend {
+    /// The project whose services it serves; empty: every project's.
+    pub project_id: String,
+    pub port_id: String,
+    /// An IPv4 address or a host name.
+    pub address: String,
+    pub updated_at: i64,
 }
 
 /// What the backend is told about the connection, from the service's `tcp_proxy`.
@@ -49,9 +64,13 @@ impl Route {
         }
     }
 
-    /// The backend host: the service's `ip`; `None` when it has none.
+    /// The backend host: the service's `ip`, else the address registered for its `port_id`;
+    /// `None` with neither.
     pub fn backend_host(&self) -> Option<&str> {
-        self.service_ip.as_deref().filter(|ip| !ip.is_empty())
+        self.service_ip
+            .as_deref()
+            .filter(|ip| !ip.is_empty())
+            .or(self.registered.as_deref())
     }
 
     /// One listener per TCP port mapping (UDP mappings are not forwarded); none without a
@@ -89,6 +108,7 @@ mod tests {
             enable_whitelist: false,
             whitelist: Vec::new(),
             service_ip: Some("127.0.0.1".into()),
+            registered: None,
             tcp_proxy: "close".into(),
             ports: vec![
                 Port {
@@ -120,6 +140,21 @@ mod tests {
             ..route()
         };
         assert!(none.listeners().is_empty());
+        let registered = Route {
+            service_ip: None,
+            registered: Some("backend.local".into()),
+            ..route()
+        };
+        assert_eq!(registered.backend_host(), Some("backend.local"));
+        let both = Route {
+            registered: Some("backend.local".into()),
+            ..route()
+        };
+        assert_eq!(
+            both.backend_host(),
+            Some("127.0.0.1"),
+            "the service's ip wins"
+        );
     }
 
     #[test]

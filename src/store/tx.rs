@@ -9,7 +9,7 @@
 use std::future::Future;
 
 use crate::domain::lifecycle::Start;
-use crate::domain::route::Route;
+use crate::domain::route::{Backend, Route};
 use crate::domain::tags::{ResourceKind, Tagged};
 use crate::domain::{
     quota::QuotaShard, AddressRange, Connection, ConnectionStatus, Credential, DescriptionUpdate,
@@ -114,6 +114,20 @@ pub trait ServiceRows: Send {
         &mut self,
         project: &ProjectId,
         id: &ServiceId,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Registers (or replaces) the backend address of `port_id` for `project_id` (empty: every
+    /// project).
+    fn set_backend(&mut self, backend: &Backend) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The registered backends of `project_id` (and those for every project), by port id.
+    fn backends(
+        &mut self,
+        project_id: Option<&str>,
+    ) -> impl Future<Output = StoreResult<Vec<Backend>>> + Send;
+    /// Removes a registration; whether there was one.
+    fn delete_backend(
+        &mut self,
+        project_id: &str,
+        port_id: &str,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// The id and ports of every service of `project` on the backend port `port_id`.
     fn services_on_port(

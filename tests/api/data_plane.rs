@@ -367,3 +367,111 @@ async fn addresses_come_from_the_block_and_a_restart_keeps_serving() {
         let _ = open_within(*addr, Duration::from_secs(2)).await;
     }
 }
+
+/// A `/_vpcep/v1/{project}/backends...` request as the owner.
+async fn backends_call(
+    app: &TestApp,
+    method: reqwest::Method,
+    rest: &str,
+    body: Option<&Value>,
+) -> crate::support::Resp {
+    let url = app.url(&format!("/_vpcep/v1/{}/backends{rest}", app.project_id()));
+    let mut rb = reqwest::Client::new()
+        .request(method, url)
+        .header("X-Auth-Token", app.token());
+    if let Some(body) = body {
+        rb = rb.json(body);
+    }
+    crate::support::Resp::from_reqwest(rb.send().await.expect("send")).await
+}
+
+#[tokio::test]
+async fn a_service_without_ip_forwards_to_the_backend_registered_for_its_port() {
+    let (block, port) = block_and_port();
+    let app = data_plane_app(&block);
+    let (backend_port, _seen) = backend(false).await;
+    let mut body = service(port, backend_port, "close");
+    body["approval_enabled"] = json!(false);
+    body.as_object_mut().expect("object").remove("ip");
+    let port_id = str_of(&body["port_id"]);
+    let sid = str_of(&app.create_service(&body).await.ok()["id"]);
+    let eid = str_of(
+        &app.create_endpoint(
+            &json!({"endpoint_service_id": sid, "vpc_id": uuid(), "subnet_id": uuid()}),
+        )
+        .await
+        .ok()["id"],
+    );
+    let addr = endpoint_address(&app, &eid, port).await;
+    // No ip and nothing registered: nothing listens.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    refused_within(addr, Duration::from_millis(1)).await;
+
+    // The project registers its port: forwarded.
+    let put = reqwest::Method::PUT;
+    backends_call(
+        &app,
+        put.clone(),
+        &format!("/{port_id}"),
+        Some(&json!({"address": "-bad-"})),
+    )
+    .await
+    .assert_error(400, "EndPoint.0002");
+    let r = backends_call(
+        &app,
+        put.clone(),
+        &format!("/{port_id}"),
+        Some(&json!({"address": "127.0.0.1"})),
+    )
+    .await;
+    assert_eq!(r.ok()["address"], "127.0.0.1");
+    assert_eq!(r.ok()["project_id"], app.project_id());
+    let _open = open_within(addr, Duration::from_secs(1)).await;
+    let list = backends_call(&app, reqwest::Method::GET, "", None).await;
+    assert_eq!(list.ok()["backends"][0]["port_id"], port_id.as_str());
+
+    // Another project's registration of the same port does not serve this project's service.
+    let stranger = app.new_account();
+    let url = app.url(&format!(
+        "/_vpcep/v1/{}/backends/{port_id}",
+        stranger.project_id
+    ));
+    let r = reqwest::Client::new()
+        .put(url)
+        .header("X-Auth-Token", &stranger.token)
+        .json(&json!({"address": "127.0.0.9"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+
+    // Deleted: no longer forwarded; deleting again is a 404.
+    backends_call(&app, reqwest::Method::DELETE, &format!("/{port_id}"), None)
+        .await
+        .assert_status(204);
+    refused_within(addr, Duration::from_secs(1)).await;
+    backends_call(&app, reqwest::Method::DELETE, &format!("/{port_id}"), None)
+        .await
+        .assert_error(404, "EndPoint.0005");
+
+    // The command line registers for every project.
+    let out = crate::support::vpcep_command()
+        .args([
+            "backends",
+            "set",
+            "--database",
+            &app.db_url,
+            "--port-id",
+            &port_id,
+            "--address",
+            "127.0.0.1",
+        ])
+        .output()
+        .expect("run vpcep");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _again = open_within(addr, Duration::from_secs(1)).await;
+}

@@ -202,12 +202,28 @@ impl Ids {
             )
             .await;
         let pid = str_of(&r.ok()["permissions"][0]["id"]);
+        // A backend registration, so that its DELETE finds one.
+        let port_id = uuid();
+        let url = app.url(&format!(
+            "/_vpcep/v1/{}/backends/{port_id}",
+            app.project_id()
+        ));
+        let r = app
+            .client
+            .put(url)
+            .header("X-Auth-Token", app.token())
+            .json(&json!({"address": "127.0.0.1"}))
+            .send()
+            .await
+            .expect("register a backend");
+        assert_eq!(r.status(), 200, "register a backend");
         let m = [
             ("project_id", app.project_id().to_owned()),
             ("vpc_endpoint_service_id", sid.clone()),
             ("vpc_endpoint_id", endpoints[0].clone()),
             ("permission_id", pid),
             ("resource_id", sid),
+            ("port_id", port_id),
             ("version", "v1".to_owned()),
         ];
         Ids(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
@@ -591,7 +607,13 @@ async fn errors_the_server_produces_are_documented() {
             check(&format!("a malformed {name}"), r.status, &r.body);
         }
 
-        for name in op.path_parameters().iter().filter(|n| *n != "project_id") {
+        // Setting a backend is an upsert: any port id is one it may register.
+        let upsert = op.method == "PUT" && op.path.ends_with("/backends/{port_id}");
+        for name in op
+            .path_parameters()
+            .iter()
+            .filter(|n| *n != "project_id" && !upsert)
+        {
             let missing = ids.with(name, &uuid()).fill(&op.path);
             let r = send(&app, &op.method, &missing, token, &[], body).await;
             r.assert_error(404, "EndPoint.0005");

@@ -6,6 +6,7 @@
 //! Adding an operation: a flow here, the primitives it needs in `store::tx` (one SQL string
 //! each in `store::sqlite` and `store::postgres`), and the handler that builds the flow.
 
+pub mod backends;
 pub mod credentials;
 pub mod endpoints;
 pub mod lifecycle;

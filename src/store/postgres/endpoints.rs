@@ -129,8 +129,10 @@ impl<C: GenericClient> EndpointRows for PgTx<'_, C> {
         q(
             self.c,
             "SELECT e.id, e.marker_id, e.port_ip, e.enable_whitelist, e.whitelist,
-                s.ip, s.tcp_proxy, s.ports
+                s.ip, s.tcp_proxy, s.ports, COALESCE(own.address, every.address)
          FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id
+         LEFT JOIN backends own ON own.port_id = s.port_id AND own.project_id = s.project_id
+         LEFT JOIN backends every ON every.port_id = s.port_id AND every.project_id = ''
          WHERE e.status = 'accepted' AND s.service_type = 'interface'
          ORDER BY e.marker_id",
             &[],
@@ -148,6 +150,7 @@ impl<C: GenericClient> EndpointRows for PgTx<'_, C> {
                 service_ip: col(r, 5)?,
                 tcp_proxy: col(r, 6)?,
                 ports: json(r, 7)?,
+                registered: col(r, 8)?,
             })
         })
         .collect()

@@ -7,6 +7,7 @@ use super::rows::{self, col, json, json_opt, service_status, to_json, ListSql};
 use super::rows::{q, q_one, q_opt, x};
 use super::{pg_error, PgTx};
 use crate::domain::lifecycle::Start;
+use crate::domain::route::Backend;
 use crate::domain::{EndpointService, Port, ProjectId, ServiceError, ServiceId, ServiceStatus};
 use crate::store::list::ListQuery;
 use crate::store::tx::{Lock, ServiceRows, StoredService};
@@ -85,6 +86,48 @@ fn lock_clause(lock: Lock) -> &'static str {
 }
 
 impl<C: GenericClient> ServiceRows for PgTx<'_, C> {
+    async fn set_backend(&mut self, b: &Backend) -> StoreResult<()> {
+        x(
+            self.c,
+            "INSERT INTO backends (project_id, port_id, address, updated_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (port_id, project_id)
+                 DO UPDATE SET address = excluded.address, updated_at = excluded.updated_at",
+            &[&b.project_id, &b.port_id, &b.address, &b.updated_at],
+        )
+        .await
+        .map(|_| ())
+        .map_err(pg_error)
+    }
+
+    async fn backends(&mut self, project_id: Option<&str>) -> StoreResult<Vec<Backend>> {
+        match project_id {
+            Some(p) => q(self.c, "SELECT project_id, port_id, address, updated_at FROM backends WHERE project_id IN ($1, '') ORDER BY port_id, project_id", &[&p]).await,
+            None => q(self.c, "SELECT project_id, port_id, address, updated_at FROM backends ORDER BY port_id, project_id", &[]).await,
+        }
+        .map_err(pg_error)?
+        .iter()
+        .map(|r| {
+            Ok(Backend {
+                project_id: col(r, 0)?,
+                port_id: col(r, 1)?,
+                address: col(r, 2)?,
+                updated_at: col(r, 3)?,
+            })
+        })
+        .collect()
+    }
+
+    async fn delete_backend(&mut self, project_id: &str, port_id: &str) -> StoreResult<bool> {
+        x(
+            self.c,
+            "DELETE FROM backends WHERE project_id = $1 AND port_id = $2",
+            &[&project_id, &port_id],
+        )
+        .await
+        .map(|n| n > 0)
+        .map_err(pg_error)
+    }
+
     async fn service(
         &mut self,
         project: Option<&ProjectId>,

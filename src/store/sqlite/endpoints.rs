@@ -121,8 +121,10 @@ impl EndpointRows for SqliteTx<'_> {
             .c
             .prepare_cached(
                 "SELECT e.id, e.marker_id, e.port_ip, e.enable_whitelist, e.whitelist,
-                s.ip, s.tcp_proxy, s.ports
+                s.ip, s.tcp_proxy, s.ports, COALESCE(own.address, every.address)
          FROM endpoints e JOIN endpoint_services s ON s.id = e.endpoint_service_id
+         LEFT JOIN backends own ON own.port_id = s.port_id AND own.project_id = s.project_id
+         LEFT JOIN backends every ON every.port_id = s.port_id AND every.project_id = ''
          WHERE e.status = 'accepted' AND s.service_type = 'interface'
          ORDER BY e.marker_id",
             )
@@ -138,6 +140,7 @@ impl EndpointRows for SqliteTx<'_> {
                     service_ip: r.get(5)?,
                     tcp_proxy: r.get(6)?,
                     ports: json(r, 7)?,
+                    registered: r.get(8)?,
                 })
             })
             .map_err(db_error)?;

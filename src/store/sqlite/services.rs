@@ -5,6 +5,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use super::rows::{self, json, json_opt, service_status, to_json};
 use super::{db_error, SqliteTx};
 use crate::domain::lifecycle::Start;
+use crate::domain::route::Backend;
 use crate::domain::{EndpointService, Port, ProjectId, ServiceError, ServiceId, ServiceStatus};
 use crate::store::list::{ListQuery, ListSql};
 use crate::store::tx::{Lock, ServiceRows, StoredService};
@@ -70,6 +71,50 @@ fn stored(r: &Row<'_>) -> rusqlite::Result<StoredService> {
 }
 
 impl ServiceRows for SqliteTx<'_> {
+    async fn set_backend(&mut self, b: &Backend) -> StoreResult<()> {
+        self.c
+            .prepare_cached(
+                "INSERT INTO backends (project_id, port_id, address, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (port_id, project_id)
+                 DO UPDATE SET address = excluded.address, updated_at = excluded.updated_at",
+            )
+            .and_then(|mut s| s.execute(params![b.project_id, b.port_id, b.address, b.updated_at]))
+            .map(|_| ())
+            .map_err(db_error)
+    }
+
+    async fn backends(&mut self, project_id: Option<&str>) -> StoreResult<Vec<Backend>> {
+        let row = |r: &Row<'_>| {
+            Ok(Backend {
+                project_id: r.get(0)?,
+                port_id: r.get(1)?,
+                address: r.get(2)?,
+                updated_at: r.get(3)?,
+            })
+        };
+        let mut stmt = self
+            .c
+            .prepare_cached(match project_id {
+                Some(_) => "SELECT project_id, port_id, address, updated_at FROM backends WHERE project_id IN (?1, '') ORDER BY port_id, project_id",
+                None => "SELECT project_id, port_id, address, updated_at FROM backends ORDER BY port_id, project_id",
+            })
+            .map_err(db_error)?;
+        let rows = match project_id {
+            Some(p) => stmt.query_map([p], row),
+            None => stmt.query_map([], row),
+        }
+        .map_err(db_error)?;
+        rows.collect::<Result<_, _>>().map_err(db_error)
+    }
+
+    async fn delete_backend(&mut self, project_id: &str, port_id: &str) -> StoreResult<bool> {
+        self.c
+            .prepare_cached("DELETE FROM backends WHERE project_id = ?1 AND port_id = ?2")
+            .and_then(|mut s| s.execute([project_id, port_id]))
+            .map(|n| n > 0)
+            .map_err(db_error)
+    }
+
     async fn service(
         &mut self,
         project: Option<&ProjectId>,
