@@ -973,3 +973,70 @@ async fn a_revoked_credential_stops_working_on_every_node_at_once() {
         );
     }
 }
+
+/// Two nodes started with `--data-plane` on one host share each endpoint's address
+/// (`SO_REUSEPORT`: both listen, the kernel spreads new connections over them). A reject through
+/// either node closes the open connections of both within a second, and one node alone keeps
+/// serving when the other stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_data_plane_nodes_on_one_host_share_the_endpoint_addresses() {
+    use support::data_plane::*;
+    let (block, port) = block_and_port();
+    let args = [
+        "--pool-size",
+        "4",
+        "--data-plane",
+        "--data-plane-cidr",
+        &block,
+    ];
+    let mut app = TestApp::builder().on(Backend::Postgres).args(&args).spawn();
+    let b = Node::start(&app.db_url, &args);
+    let (a_api, b_api) = (
+        Api::new(&app.base(), &app.owner),
+        Api::new(&b.base, &app.owner),
+    );
+    let (backend_port, _seen) = backend(false).await;
+    let sid = str_of(
+        &a_api
+            .call(
+                Method::POST,
+                "/vpc-endpoint-services",
+                Some(&json!({
+                    "port_id": uuid(), "vpc_id": uuid(), "server_type": "VM",
+                    "ip": "127.0.0.1", "approval_enabled": true,
+                    "ports": [{"client_port": port, "server_port": backend_port, "protocol": "TCP"}],
+                })),
+            )
+            .await
+            .ok()["id"],
+    );
+    let eid = b_api.new_endpoint(&sid).await;
+    a_api.act(&sid, "receive", &eid).await.assert_status(200);
+    let ip = str_of(
+        &a_api
+            .call(Method::GET, &format!("/vpc-endpoints/{eid}"), None)
+            .await
+            .ok()["ip"],
+    );
+    let addr = std::net::SocketAddrV4::new(ip.parse().expect("ip"), port);
+    let mut open = Vec::new();
+    for _ in 0..8 {
+        open.push(open_within(addr, Duration::from_secs(2)).await);
+    }
+    // Reject through the other node: every open connection closes, whichever node carried it.
+    b_api.act(&sid, "reject", &eid).await.assert_status(200);
+    for (i, s) in open.iter_mut().enumerate() {
+        assert!(
+            closed_within(s, Duration::from_secs(1)).await,
+            "connection {i} outlived the reject by a second"
+        );
+    }
+    refused_within(addr, Duration::from_secs(1)).await;
+    // Accepted again, then the first node stops: the second serves alone.
+    b_api.act(&sid, "receive", &eid).await.assert_status(200);
+    let _ = open_within(addr, Duration::from_secs(2)).await;
+    app.stop("TERM");
+    for _ in 0..8 {
+        let _ = open_within(addr, Duration::from_secs(2)).await;
+    }
+}

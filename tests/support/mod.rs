@@ -12,6 +12,7 @@ pub mod assert;
 pub mod cli;
 pub mod client;
 pub mod cluster;
+pub mod data_plane;
 pub mod db;
 pub mod nodes;
 pub mod raw;
