@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -242,11 +242,15 @@ async fn forward(
     }
     stats.accepted.fetch_add(1, Ordering::Relaxed);
     stats.open.fetch_add(1, Ordering::Relaxed);
-    let copied = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+    let (to_backend, to_client) = {
+        let (mut client_read, mut client_write) = client.split();
+        let (mut upstream_read, mut upstream_write) = upstream.split();
+        tokio::join!(
+            copy_counted(&mut client_read, &mut upstream_write, &stats.bytes_in),
+            copy_counted(&mut upstream_read, &mut client_write, &stats.bytes_out),
+        )
+    };
     stats.open.fetch_sub(1, Ordering::Relaxed);
-    let (to_backend, to_client) = copied.unwrap_or((0, 0));
-    stats.bytes_in.fetch_add(to_backend, Ordering::Relaxed);
-    stats.bytes_out.fetch_add(to_client, Ordering::Relaxed);
     tracing::debug!(
         %source,
         endpoint_id = %route.endpoint_id,
@@ -257,4 +261,28 @@ async fn forward(
         open = stats.open.load(Ordering::Relaxed),
         "data plane: connection closed"
     );
+}
+
+/// Copies until end of stream (then half-closes the writer) or an error, adding each chunk to
+/// `counter` as it goes, so that the figures hold for a connection closed in the middle too.
+async fn copy_counted<R, W>(from: &mut R, to: &mut W, counter: &AtomicU64) -> u64
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0;
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+        total += n as u64;
+    }
+    let _ = to.shutdown().await;
+    total
 }
