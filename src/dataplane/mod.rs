@@ -86,6 +86,17 @@ fn apply(
     routes: Vec<Route>,
 ) {
     let mut wanted: HashMap<SocketAddrV4, (Listener, Route)> = HashMap::new();
+    // What can still be told: the notes of routes that are gone are forgotten (so that the set
+    // stays as small as the routes, and a route that comes back is told again).
+    let mut current: HashSet<String> = HashSet::new();
+    for route in &routes {
+        current.insert(format!("no-backend:{}", route.endpoint_id));
+        current.insert(format!("toa:{}", route.endpoint_id));
+        for l in route.listeners() {
+            current.insert(format!("bind:{}", l.listen));
+        }
+    }
+    told.retain(|k| current.contains(k));
     for route in routes {
         if route.backend_host().is_none() {
             if told.insert(format!("no-backend:{}", route.endpoint_id)) {
