@@ -48,13 +48,7 @@ async fn an_accepted_connection_forwards_with_the_proxy_protocol_header_until_re
             .await
             .ok()["id"],
     );
-    let ep = app
-        .create_endpoint(
-            &json!({"endpoint_service_id": sid, "vpc_id": uuid(), "subnet_id": uuid()}),
-        )
-        .await
-        .ok()
-        .clone();
+    let ep = app.new_endpoint(&sid).await;
     let eid = str_of(&ep["id"]);
     let marker = ep["marker_id"].as_i64().expect("marker_id");
     assert_eq!(ep["status"], "pendingAcceptance");
@@ -210,20 +204,8 @@ async fn addresses_come_from_the_block_and_a_restart_keeps_serving() {
         .await
         .ok()
         .clone();
-    let b = app
-        .create_endpoint(
-            &json!({"endpoint_service_id": sid, "vpc_id": uuid(), "subnet_id": uuid()}),
-        )
-        .await
-        .ok()
-        .clone();
-    let c = app
-        .create_endpoint(
-            &json!({"endpoint_service_id": sid, "vpc_id": uuid(), "subnet_id": uuid()}),
-        )
-        .await
-        .ok()
-        .clone();
+    let b = app.new_endpoint(&sid).await;
+    let c = app.new_endpoint(&sid).await;
     let ids = [str_of(&a["id"]), str_of(&b["id"]), str_of(&c["id"])];
     let mut addrs = Vec::new();
     for id in &ids {
@@ -276,13 +258,7 @@ async fn a_service_without_ip_forwards_to_the_backend_registered_for_its_port() 
     body.as_object_mut().expect("object").remove("ip");
     let port_id = str_of(&body["port_id"]);
     let sid = str_of(&app.create_service(&body).await.ok()["id"]);
-    let eid = str_of(
-        &app.create_endpoint(
-            &json!({"endpoint_service_id": sid, "vpc_id": uuid(), "subnet_id": uuid()}),
-        )
-        .await
-        .ok()["id"],
-    );
+    let eid = str_of(&app.new_endpoint(&sid).await["id"]);
     let addr = endpoint_address(&app, &eid, port).await;
     // No ip and nothing registered: nothing listens.
     tokio::time::sleep(Duration::from_millis(600)).await;
