@@ -89,6 +89,7 @@ fn apply(
     // What can still be told: the notes of routes that are gone are forgotten (so that the set
     // stays as small as the routes, and a route that comes back is told again).
     let mut current: HashSet<String> = HashSet::new();
+    current.extend(told.iter().filter(|k| k.starts_with("unserved:")).cloned());
     for route in &routes {
         current.insert(format!("no-backend:{}", route.endpoint_id));
         current.insert(format!("toa:{}", route.endpoint_id));
@@ -97,12 +98,14 @@ fn apply(
         }
     }
     told.retain(|k| current.contains(k));
+    let mut unserved = 0usize;
     for route in routes {
         if route.backend_host().is_none() {
+            unserved += 1;
             if told.insert(format!("no-backend:{}", route.endpoint_id)) {
-                tracing::info!(
+                tracing::debug!(
                     endpoint_id = %route.endpoint_id,
-                    "data plane: not listening for this endpoint: its service has no ip and no address is registered for its port_id (vpcep backends set), so there is no backend to forward to"
+                    "data plane: not listening for this endpoint: its service has no ip and no address is registered for its port_id"
                 );
             }
             continue;
@@ -119,6 +122,17 @@ fn apply(
             wanted.insert(listener.listen, (listener, route.clone()));
         }
     }
+    // One line when the number of connections without a backend changes, not one per
+    // endpoint (a database can hold many).
+    let key = format!("unserved:{unserved}");
+    if unserved > 0 && !told.contains(&key) {
+        tracing::info!(
+            connections = unserved,
+            "data plane: accepted connections not served: their services have no ip and no address is registered for their port_id (vpcep backends set); `debug` names them"
+        );
+    }
+    told.retain(|k| !k.starts_with("unserved:"));
+    told.insert(key);
     // Stop what is no longer wanted, or now forwards elsewhere.
     active.retain(|addr, a| {
         let keep = wanted.get(addr).is_some_and(|(l, _)| *l == a.listener);
