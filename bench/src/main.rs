@@ -3,6 +3,7 @@
 //! ceiling that `update-1` is compared with), and reports requests/s, latencies, errors and the
 //! server's memory as a Markdown table (stdout) and a JSON file. See `bench/README.md`.
 
+mod dataplane;
 mod db;
 mod load;
 mod report;
@@ -60,7 +61,9 @@ struct Args {
     warmup: Option<Duration>,
 
     /// Scenarios to run, comma-separated; they always run in this order (`db` is `db-sqlite`, or
-    /// `db-postgres` with --postgres)
+    /// `db-postgres` with --postgres). Not in the default list: `data-plane`, TCP through an
+    /// endpoint (the server then runs with --data-plane; bulk MiB/s and connection set-up
+    /// latency via the endpoint and straight to the backend; not with `create`)
     #[arg(
         long,
         value_parser = workload::pick_parser(),
@@ -200,6 +203,13 @@ impl Config {
         ensure!(c.threads >= 1, "--threads must be at least 1");
         ensure!(!c.duration.is_zero(), "--duration must be positive");
         ensure!(!c.scenarios.is_empty(), "no scenario selected");
+        ensure!(
+            !(c.scenarios.contains(&Kind::DataPlane) && c.scenarios.contains(&Kind::Create)),
+            "`data-plane` and `create` need separate runs: with --data-plane every endpoint's \
+             address comes from the one --data-plane-cidr block the harness gives the server (a \
+             /24), which `create` would use up, and under one lock, which changes what `create` \
+             measures"
+        );
         Ok(c)
     }
 }
@@ -255,6 +265,10 @@ fn description(kind: Kind, data: &Data, create_vpcs: usize) -> String {
             .into(),
         Kind::ListId => "GET .../connections?id=<endpoint id>&limit=1000, rotating over every \
                          seeded connection"
+            .into(),
+        Kind::DataPlane => "TCP through an endpoint of `vpcep serve --data-plane` (service ip \
+                            127.0.0.1, tcp_proxy proxy_open, the backend inside the harness) \
+                            against straight to the backend"
             .into(),
         Kind::Create => format!(
             "POST /v1/{{consumer project}}/vpc-endpoints (CreateEndpoint) to a service with \
@@ -411,13 +425,22 @@ fn run(args: &Args) -> Result<()> {
     check_interrupted()?;
     let db_target = db_target(&cfg, pg.as_ref(), &sqlite_path, work.path())?;
 
-    // The server under test.
+    // The server under test; with the data-plane scenario it serves the data plane too, on a
+    // block of addresses of its own (unless --server-arg gives one).
+    let data_plane_cidr = cfg
+        .scenarios
+        .contains(&Kind::DataPlane)
+        .then(|| dataplane::given_cidr(&args.server_args).unwrap_or_else(dataplane::pick_cidr));
+    let mut serve_args = args.server_args.clone();
+    if let Some(cidr) = &data_plane_cidr {
+        serve_args.extend(server::data_plane_args(&args.server_args, cidr));
+    }
     let mut srv = Server::start(
         bin,
         &db_url,
         &log_path,
         &args.server_log,
-        &args.server_args,
+        &serve_args,
         startup,
     )?;
     let idle = srv.memory();
@@ -442,6 +465,16 @@ fn run(args: &Args) -> Result<()> {
                 .as_ref()
                 .context("no database for the database-alone scenario")?;
             let result = db_scenario(kind, target, &rt, &cfg, &data, args.create_vpcs)?;
+            print_progress(&result);
+            results.push(result);
+            continue;
+        }
+        if kind.is_data_plane() {
+            let cidr = data_plane_cidr
+                .as_deref()
+                .context("the server was started without --data-plane")?;
+            let result = data_plane_scenario(kind, &srv, &rt, &cfg, &data, cidr)?;
+            process_peak = process_peak.max(result.peak_rss_kib);
             print_progress(&result);
             results.push(result);
             continue;
@@ -527,6 +560,7 @@ fn run(args: &Args) -> Result<()> {
             client_cpu_s: diff(client_cpu0, client_cpu1),
             rss_samples,
             outcome,
+            data_plane: None,
         };
         print_progress(&result);
         results.push(result);
@@ -542,7 +576,7 @@ fn run(args: &Args) -> Result<()> {
     // The report.
     let noop = report::noop_rps(&results);
     let finished_at = report::now_rfc3339();
-    let report = json!({
+    let mut report = json!({
         "tool": "vpcep-bench",
         "version": env!("CARGO_PKG_VERSION"),
         "started_at": started_at,
@@ -598,6 +632,10 @@ fn run(args: &Args) -> Result<()> {
         "scenarios": results.iter().map(|r| r.to_json(noop)).collect::<Vec<_>>(),
         "ratios": report::ratios(&results),
     });
+    if let Some(cidr) = &data_plane_cidr {
+        report["config"]["data_plane_cidr"] = json!(cidr);
+        report["config"]["data_plane_server_args"] = json!(&serve_args[args.server_args.len()..]);
+    }
     write_report(&args.out, &report)?;
 
     let title = format!(
@@ -715,6 +753,60 @@ fn db_scenario(
         client_cpu_s: cpu_diff(client_cpu0, client_cpu1, share),
         rss_samples: Vec::new(),
         outcome,
+        data_plane: None,
+    })
+}
+
+/// The data-plane scenario, on the server under test (started with --data-plane). The common
+/// figures of the report are those of the connection set-up rounds through the endpoint (its
+/// server CPU too); the rest goes to `data_plane`.
+fn data_plane_scenario(
+    kind: Kind,
+    srv: &Server,
+    rt: &tokio::runtime::Runtime,
+    cfg: &Config,
+    data: &Data,
+    cidr: &str,
+) -> Result<ScenarioResult> {
+    let reset = srv.reset_peak_rss();
+    let params = dataplane::Params {
+        api: srv.addr,
+        server_pid: srv.pid,
+        cidr: cidr.to_string(),
+        streams: cfg.clients.min(dataplane::MAX_STREAMS),
+        clients: cfg.clients,
+        warmup: cfg.warmup,
+        duration: cfg.duration,
+    };
+    let figures = rt
+        .block_on(dataplane::run(&params, &data.owner, &data.consumer))
+        .context("the data-plane scenario")?;
+    let mem = srv.memory();
+    let description = format!(
+        "{} (--data-plane-cidr {cidr}): {} streams writing {} KiB buffers, bytes counted where \
+         the backend reads them; then {} loops of connect, write a byte, read its echo, close \
+         (requests and latency here are those rounds through the endpoint); each path {:?} + \
+         {:?} warm-up",
+        description(kind, data, 0),
+        params.streams,
+        dataplane::BULK_BUFFER / 1024,
+        params.clients,
+        cfg.duration,
+        cfg.warmup,
+    );
+    Ok(ScenarioResult {
+        kind,
+        description,
+        batch: None,
+        peak_rss_kib: mem.hwm_kib,
+        peak_rss_reset: reset,
+        rss_kib: mem.rss_kib,
+        server_cpu_s: figures.setup_via.flow.server_cpu_s,
+        // The harness's CPU includes the backend's: not a load-generator figure here.
+        client_cpu_s: None,
+        rss_samples: Vec::new(),
+        outcome: figures.outcome(),
+        data_plane: Some(figures),
     })
 }
 
@@ -738,6 +830,21 @@ fn cpu_diff(before: Option<f64>, after: Option<f64>, share: f64) -> Option<f64> 
 
 /// One line on stderr when a scenario is done.
 fn print_progress(r: &ScenarioResult) {
+    if let Some(d) = &r.data_plane {
+        eprintln!(
+            "vpcep-bench: {:<17} bulk {:.1} MiB/s via endpoint, {:.1} direct (ratio {}); set-up p50 {:.2}/{:.2} ms, p99 {:.2}/{:.2} ms via/direct; {} problems",
+            r.kind.name(),
+            d.bulk_via.mib_per_s(),
+            d.bulk_direct.mib_per_s(),
+            d.ratio().map_or("-".to_string(), |x| format!("{x:.3}")),
+            d.setup_via.quantile_ms(0.5),
+            d.setup_direct.quantile_ms(0.5),
+            d.setup_via.quantile_ms(0.99),
+            d.setup_direct.quantile_ms(0.99),
+            d.problems().len(),
+        );
+        return;
+    }
     eprintln!(
         "vpcep-bench: {:<17} {:>8} requests {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms  errors {}+{}",
         r.kind.name(),
@@ -782,5 +889,28 @@ mod tests {
         assert!(Args::try_parse_from(["vpcep-bench", "--scenarios", "nope"]).is_err());
         let default = Args::try_parse_from(["vpcep-bench"]).expect("no arguments");
         assert!(default.scenarios.contains(&Pick::Db));
+        assert!(
+            !default.scenarios.contains(&Pick::One(Kind::DataPlane)),
+            "data-plane is not a default scenario"
+        );
+        let a = Args::try_parse_from(["vpcep-bench", "--scenarios", "data-plane"])
+            .expect("valid arguments");
+        assert_eq!(a.scenarios, [Pick::One(Kind::DataPlane)]);
+    }
+
+    #[test]
+    fn data_plane_server_args_respect_given_ones() {
+        let given = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            server::data_plane_args(&given(&["--max-batch=10"]), "127.20.1.0/24"),
+            ["--data-plane", "--data-plane-cidr=127.20.1.0/24"]
+        );
+        assert_eq!(
+            server::data_plane_args(
+                &given(&["--data-plane", "--data-plane-cidr=127.21.0.0/16"]),
+                "127.20.1.0/24"
+            ),
+            Vec::<String>::new()
+        );
     }
 }

@@ -6,6 +6,7 @@ use std::process::Command;
 
 use serde_json::{json, Map, Value};
 
+use crate::dataplane::{self, Figures};
 use crate::load::Outcome;
 use crate::workload::Kind;
 
@@ -23,6 +24,9 @@ pub struct ScenarioResult {
     pub client_cpu_s: Option<f64>,
     /// (seconds since the scenario started, RSS KiB) when `--rss-every` is set.
     pub rss_samples: Vec<(f64, Option<u64>)>,
+    /// The data-plane scenario's own figures (its `outcome` is its set-up rounds through the
+    /// endpoint).
+    pub data_plane: Option<Figures>,
 }
 
 impl ScenarioResult {
@@ -51,7 +55,7 @@ impl ScenarioResult {
             (Some(c), n) if n > 0 => Some(c * 1000.0 / n as f64),
             _ => None,
         };
-        json!({
+        let mut v = json!({
             "name": self.kind.name(),
             "description": self.description,
             "item": self.kind.item(),
@@ -95,8 +99,14 @@ impl ScenarioResult {
                 "cpu_s": self.client_cpu_s.map(|c| round(c, 3)),
                 "cpu_cores_busy": self.client_cpu_s.map(|c| round(c / secs.max(1e-9), 2)),
             },
-            "ratio_to_noop": noop_rps.filter(|n| *n > 0.0).map(|n| round(self.rps() / n, 4)),
-        })
+            "ratio_to_noop": noop_rps
+                .filter(|n| *n > 0.0 && self.data_plane.is_none())
+                .map(|n| round(self.rps() / n, 4)),
+        });
+        if let Some(d) = &self.data_plane {
+            v["data_plane"] = d.to_json();
+        }
+        v
     }
 }
 
@@ -121,12 +131,17 @@ pub fn noop_rps(results: &[ScenarioResult]) -> Option<f64> {
         .map(ScenarioResult::rps)
 }
 
-/// `"update-1 / noop": 0.12, ...` for every scenario but noop, then `"update-1 / db-sqlite"`
-/// (or `db-postgres`) when both ran.
+/// The HTTP scenarios (every one but `data-plane`, whose requests are TCP connections).
+fn http(results: &[ScenarioResult]) -> impl Iterator<Item = &ScenarioResult> {
+    results.iter().filter(|r| r.data_plane.is_none())
+}
+
+/// `"update-1 / noop": 0.12, ...` for every HTTP scenario but noop, then `"update-1 / db-sqlite"`
+/// (or `db-postgres`) when both ran, then `"data-plane via endpoint / direct"` (bulk MiB/s).
 pub fn ratios(results: &[ScenarioResult]) -> Map<String, Value> {
     let mut map = Map::new();
     if let Some(noop) = noop_rps(results).filter(|n| *n > 0.0) {
-        for r in results.iter().filter(|r| r.kind != Kind::Noop) {
+        for r in http(results).filter(|r| r.kind != Kind::Noop) {
             map.insert(
                 format!("{} / noop", r.kind.name()),
                 json!(round(r.rps() / noop, 4)),
@@ -136,8 +151,16 @@ pub fn ratios(results: &[ScenarioResult]) -> Map<String, Value> {
     for (key, ratio) in db_ratios(results) {
         map.insert(key, json!(round(ratio, 4)));
     }
+    for r in results {
+        if let Some(ratio) = r.data_plane.as_ref().and_then(Figures::ratio) {
+            map.insert(DATA_PLANE_RATIO.into(), json!(round(ratio, 4)));
+        }
+    }
     map
 }
+
+/// The key of the data-plane throughput ratio in `ratios`.
+pub const DATA_PLANE_RATIO: &str = "data-plane via endpoint / direct";
 
 /// `("update-1 / db-sqlite", update-1 req/s ÷ db-sqlite req/s)` for every database-alone
 /// scenario that ran with update-1: vpcep's single-connection update against the same update
@@ -172,11 +195,14 @@ pub fn markdown(title: &str, context: &[String], results: &[ScenarioResult]) -> 
         let _ = writeln!(s, "{line}  ");
     }
     s.push('\n');
-    s.push_str(
-        "| scenario | requests | req/s | vs noop | items/s | p50 ms | p99 ms | max ms | non-2xx | transport errors | server peak RSS MiB | server CPU ms/req |\n",
-    );
-    s.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
-    for r in results {
+    let has_http = http(results).next().is_some();
+    if has_http {
+        s.push_str(
+            "| scenario | requests | req/s | vs noop | items/s | p50 ms | p99 ms | max ms | non-2xx | transport errors | server peak RSS MiB | server CPU ms/req |\n",
+        );
+        s.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    }
+    for r in http(results) {
         let o = &r.outcome;
         let ratio = match noop {
             Some(n) if n > 0.0 && r.kind != Kind::Noop => format!("{:.3}", r.rps() / n),
@@ -209,8 +235,7 @@ pub fn markdown(title: &str, context: &[String], results: &[ScenarioResult]) -> 
         );
     }
     if let Some(n) = noop.filter(|n| *n > 0.0) {
-        let parts: Vec<String> = results
-            .iter()
+        let parts: Vec<String> = http(results)
             .filter(|r| r.kind != Kind::Noop)
             .map(|r| format!("{} / noop = {:.3}", r.kind.name(), r.rps() / n))
             .collect();
@@ -233,12 +258,123 @@ pub fn markdown(title: &str, context: &[String], results: &[ScenarioResult]) -> 
             to_db.join(", ")
         );
     }
-    for r in results {
+    for r in http(results) {
         if let Some(e) = &r.outcome.first_error {
             let _ = writeln!(s, "\nFirst error of `{}`: {e}", r.kind.name());
         }
     }
+    for r in results {
+        if let Some(d) = &r.data_plane {
+            if has_http {
+                s.push('\n');
+            }
+            data_plane_section(&mut s, r, d);
+        }
+    }
     s
+}
+
+/// The data-plane scenario's rows: each figure via the endpoint, straight to the backend, and
+/// against the target.
+fn data_plane_section(s: &mut String, r: &ScenarioResult, d: &Figures) {
+    let yes_no = |b: bool| if b { "met" } else { "NOT met" };
+    let cores = |c: Option<f64>, secs: std::time::Duration| {
+        c.map(|c| format!("{:.2}", c / secs.as_secs_f64().max(1e-9)))
+            .unwrap_or_else(|| "-".into())
+    };
+    let _ = writeln!(
+        s,
+        "#### Data plane (`{}`): TCP via endpoint {} (--data-plane-cidr {}, tcp_proxy proxy_open) to backend {}, forwarding {:.0} ms after CreateEndpoint\n",
+        r.kind.name(),
+        d.endpoint,
+        d.cidr,
+        d.backend,
+        d.forwarding_after.as_secs_f64() * 1000.0,
+    );
+    s.push_str("| data plane | via endpoint | direct to backend | via / direct | target |\n");
+    s.push_str("|---|--:|--:|--:|---|\n");
+    let (bv, bd) = (&d.bulk_via, &d.bulk_direct);
+    let ratio = d.ratio();
+    let _ = writeln!(
+        s,
+        "| bulk MiB/s ({} streams, {} KiB writes) | {:.1} | {:.1} | {} | via / direct ≥ {}: {} |",
+        d.streams,
+        dataplane::BULK_BUFFER / 1024,
+        bv.mib_per_s(),
+        bd.mib_per_s(),
+        ratio.map_or("-".to_string(), |x| format!("{x:.3}")),
+        dataplane::TARGET_RATIO,
+        ratio.map_or("-", |x| yes_no(x >= dataplane::TARGET_RATIO)),
+    );
+    let (sv, sd) = (&d.setup_via, &d.setup_direct);
+    let per = |a: f64, b: f64| {
+        if b > 0.0 {
+            format!("{:.3}", a / b)
+        } else {
+            "-".into()
+        }
+    };
+    let _ = writeln!(
+        s,
+        "| connects/s ({} clients: connect, 1-byte echo, close) | {:.0} | {:.0} | {} | |",
+        d.clients,
+        sv.per_s(),
+        sd.per_s(),
+        per(sv.per_s(), sd.per_s()),
+    );
+    for (label, q) in [("p50", 0.5), ("p99", 0.99)] {
+        let target = if q == 0.99 {
+            format!(
+                "via ≤ {} ms: {}",
+                dataplane::TARGET_P99_MS,
+                if sv.rounds > 0 {
+                    yes_no(sv.quantile_ms(q) <= dataplane::TARGET_P99_MS)
+                } else {
+                    "-"
+                }
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            s,
+            "| set-up latency {label} ms | {:.2} | {:.2} | {} | {target} |",
+            sv.quantile_ms(q),
+            sd.quantile_ms(q),
+            per(sv.quantile_ms(q), sd.quantile_ms(q)),
+        );
+    }
+    let _ = writeln!(
+        s,
+        "| set-up latency max ms | {:.2} | {:.2} | | |",
+        sv.max_ms(),
+        sd.max_ms(),
+    );
+    let _ = writeln!(s, "| set-up rounds | {} | {} | | |", sv.rounds, sd.rounds);
+    let _ = writeln!(
+        s,
+        "| errors (bulk + set-up) | {} | {} | | |",
+        bv.flow.errors + sv.flow.errors + bv.flow.backend_errors + sv.flow.backend_errors,
+        bd.flow.errors + sd.flow.errors + bd.flow.backend_errors + sd.flow.backend_errors,
+    );
+    let _ = writeln!(
+        s,
+        "| server CPU cores busy (bulk / set-up) | {} / {} | {} / {} | | |",
+        cores(bv.flow.server_cpu_s, bv.flow.elapsed),
+        cores(sv.flow.server_cpu_s, sv.flow.elapsed),
+        cores(bd.flow.server_cpu_s, bd.flow.elapsed),
+        cores(sd.flow.server_cpu_s, sd.flow.elapsed),
+    );
+    let _ = writeln!(s, "| server peak RSS MiB | {} | | | |", mib(r.peak_rss_kib));
+    let problems = d.problems();
+    if problems.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nEvery backend connection via the endpoint began with a Proxy Protocol v2 header, no direct one did; no errors."
+        );
+    } else {
+        let _ = writeln!(s, "\nData-plane problems: {}", problems.join("; "));
+    }
 }
 
 fn read(path: &str) -> Option<String> {

@@ -42,7 +42,8 @@ pub struct ApiSeed {
     pub spread_connections: Vec<Uuid>,
 }
 
-async fn api_call(
+/// One API call with a token; `Value::Null` sends no body. Fails unless the answer is 2xx JSON.
+pub async fn api_call(
     sender: &mut Sender,
     host: &str,
     token: &str,
@@ -56,7 +57,11 @@ async fn api_call(
         .header(HOST, host)
         .header(CONTENT_TYPE, "application/json")
         .header("x-auth-token", token)
-        .body(Body::new(Bytes::from(body.to_string())))?;
+        .body(Body::new(if body.is_null() {
+            Bytes::new()
+        } else {
+            Bytes::from(body.to_string())
+        }))?;
     let (status, bytes) = send(sender, req).await?;
     let text = String::from_utf8_lossy(&bytes);
     ensure!(

@@ -74,6 +74,19 @@ pub fn create_credential(bin: &Path, database: &str, extra: &[&str]) -> Result<C
     Credential::from_json(&v)
 }
 
+/// What the server under test gets on top of the `--server-arg`s (`given`) when the data-plane
+/// scenario runs: `--data-plane`, and `--data-plane-cidr=CIDR`, each unless `given` has it.
+pub fn data_plane_args(given: &[String], cidr: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if !given.iter().any(|a| a == "--data-plane") {
+        out.push("--data-plane".to_string());
+    }
+    if crate::dataplane::given_cidr(given).is_none() {
+        out.push(format!("--data-plane-cidr={cidr}"));
+    }
+    out
+}
+
 /// A running `vpcep serve`. Dropping it stops it (SIGTERM, then SIGKILL).
 pub struct Server {
     child: Option<Child>,

@@ -58,6 +58,10 @@ pub enum Kind {
     /// CreateEndpoint to a service with approval disabled.
     #[value(name = "create")]
     Create,
+    /// TCP through an endpoint of `serve --data-plane` against straight to its backend: bulk
+    /// MiB/s and connection set-up latency. Not HTTP; not in the default list.
+    #[value(name = "data-plane")]
+    DataPlane,
 }
 
 impl Kind {
@@ -72,6 +76,7 @@ impl Kind {
             Kind::List => "list",
             Kind::ListId => "list-id",
             Kind::Create => "create",
+            Kind::DataPlane => "data-plane",
         }
     }
 
@@ -83,12 +88,18 @@ impl Kind {
             Kind::DbSqlite | Kind::DbPostgres => "row update",
             Kind::List | Kind::ListId => "connection listed",
             Kind::Create => "endpoint created",
+            Kind::DataPlane => "connection set up through the endpoint",
         }
     }
 
     /// A database-alone scenario: statements straight to the database, no HTTP, no vpcep.
     pub fn is_db(self) -> bool {
         matches!(self, Kind::DbSqlite | Kind::DbPostgres)
+    }
+
+    /// The data-plane scenario: TCP through an endpoint, no HTTP request measured.
+    pub fn is_data_plane(self) -> bool {
+        self == Kind::DataPlane
     }
 
     /// A scenario that sends the seed operation with a batch of connections per request.
@@ -361,6 +372,7 @@ impl Workload {
             Kind::DbSqlite | Kind::DbPostgres => {
                 unreachable!("the database-alone scenarios send no HTTP request")
             }
+            Kind::DataPlane => unreachable!("the data-plane scenario sends no HTTP request"),
             Kind::List => {
                 let s = (k % n as u64) as usize;
                 let total = d.per_service(s);
