@@ -94,14 +94,7 @@ fn harness_smoke_run_writes_a_complete_report() {
     assert!(report["started_at"].is_string() && report["finished_at"].is_string());
     assert!(report["server"]["binary"]["path"].is_string());
     assert!(report["server"]["peak_rss_kib"].as_u64().unwrap_or(0) > 0);
-    assert_eq!(report["server"]["log"]["error"], 0, "{}", ctx("server log"));
-    assert!(
-        report["server"]["exit"]
-            .as_str()
-            .is_some_and(|s| s.contains("status: 0")),
-        "{}",
-        ctx("server exit")
-    );
+    assert_clean_server(&report);
     assert!(report["seed"]["connections_direct"].as_u64().unwrap_or(0) > 0);
 
     let db = if postgres { "db-postgres" } else { "db-sqlite" };
@@ -203,14 +196,7 @@ fn harness_smoke_run_measures_the_data_plane() {
 
     let report = read_report(&out);
     let ctx = |what: &str| format!("{what} in report:\n{report:#}");
-    assert_eq!(report["server"]["log"]["error"], 0, "{}", ctx("server log"));
-    assert!(
-        report["server"]["exit"]
-            .as_str()
-            .is_some_and(|s| s.contains("status: 0")),
-        "{}",
-        ctx("server exit")
-    );
+    assert_clean_server(&report);
     let cidr = report["config"]["data_plane_cidr"].as_str().unwrap_or("");
     assert!(
         cidr.starts_with("127.") && cidr.ends_with("/24"),
@@ -332,4 +318,17 @@ fn wait_with_timeout(mut child: std::process::Child, timeout: Duration) -> std::
         stdout: out_thread.join().unwrap_or_default(),
         stderr: err_thread.join().unwrap_or_default(),
     }
+}
+
+/// The server under test logged no error and exited with status 0.
+fn assert_clean_server(report: &serde_json::Value) {
+    let ctx = |what: &str| format!("{what} in report:\n{report:#}");
+    assert_eq!(report["server"]["log"]["error"], 0, "{}", ctx("server log"));
+    assert!(
+        report["server"]["exit"]
+            .as_str()
+            .is_some_and(|s| s.contains("status: 0")),
+        "{}",
+        ctx("server exit")
+    );
 }

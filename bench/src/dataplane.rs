@@ -496,15 +496,7 @@ impl SetUp {
         let mut v = self.flow.to_json();
         v["rounds"] = json!(self.rounds);
         v["connects_per_s"] = json!(round(self.per_s(), 1));
-        v["latency_ms"] = json!({
-            "mean": round(if h.is_empty() { 0.0 } else { h.mean() / 1000.0 }, 3),
-            "min": round(h.min() as f64 / 1000.0, 3),
-            "p50": round(self.quantile_ms(0.50), 3),
-            "p90": round(self.quantile_ms(0.90), 3),
-            "p99": round(self.quantile_ms(0.99), 3),
-            "p99_9": round(self.quantile_ms(0.999), 3),
-            "max": round(self.max_ms(), 3),
-        });
+        v["latency_ms"] = crate::report::latency_json(h);
         v
     }
 }

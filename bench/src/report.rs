@@ -74,15 +74,7 @@ impl ScenarioResult {
             "ok_rps": round(per_second(o.ok, secs), 1),
             "items": o.items,
             "items_per_s": round(per_second(o.items, secs), 1),
-            "latency_ms": {
-                "mean": round(if h.is_empty() { 0.0 } else { h.mean() / 1000.0 }, 3),
-                "min": round(h.min() as f64 / 1000.0, 3),
-                "p50": round(self.quantile_ms(0.50), 3),
-                "p90": round(self.quantile_ms(0.90), 3),
-                "p99": round(self.quantile_ms(0.99), 3),
-                "p99_9": round(self.quantile_ms(0.999), 3),
-                "max": round(self.max_ms(), 3),
-            },
+            "latency_ms": latency_json(h),
             "server": {
                 "peak_rss_kib": self.peak_rss_kib,
                 "peak_rss_scope": self.peak_rss_kib
@@ -116,6 +108,20 @@ pub fn per_second(n: u64, secs: f64) -> f64 {
     } else {
         0.0
     }
+}
+
+/// The latency figures of the JSON report, in milliseconds, from a histogram in microseconds.
+pub fn latency_json(h: &hdrhistogram::Histogram<u64>) -> Value {
+    let ms = |us: u64| round(us as f64 / 1000.0, 3);
+    json!({
+        "mean": round(if h.is_empty() { 0.0 } else { h.mean() / 1000.0 }, 3),
+        "min": ms(h.min()),
+        "p50": ms(h.value_at_quantile(0.50)),
+        "p90": ms(h.value_at_quantile(0.90)),
+        "p99": ms(h.value_at_quantile(0.99)),
+        "p99_9": ms(h.value_at_quantile(0.999)),
+        "max": ms(h.max()),
+    })
 }
 
 pub fn round(x: f64, digits: i32) -> f64 {
