@@ -218,7 +218,7 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
     let reconciler = tokio::spawn(reconcile(store.clone(), args.transition_delay));
     let data_plane = args.data_plane.then(|| {
         tracing::info!(block = %args.data_plane_cidr.block(), "data plane on: endpoints get addresses of this block, and accepted connections listen on them");
-        tokio::spawn(crate::dataplane::run(store.clone(), Default::default()))
+        tokio::spawn(crate::dataplane::run(store.clone()))
     });
     let app = App::build(&args, store).await?;
     let shutdown = shutdown_signal()?;

@@ -49,9 +49,6 @@ pub struct EndpointStats {
     pub bytes_out: AtomicU64,
 }
 
-/// The figures of every endpoint served, by endpoint id.
-pub type Stats = Arc<std::sync::Mutex<HashMap<String, Arc<EndpointStats>>>>;
-
 /// One bound listener; dropping `route` stops it and every connection it forwards.
 struct Active {
     listener: Listener,
@@ -59,17 +56,30 @@ struct Active {
     task: JoinHandle<()>,
 }
 
+/// The listeners of one node, and what it has logged once.
+#[derive(Default)]
+struct DataPlane {
+    active: HashMap<SocketAddrV4, Active>,
+    /// The figures of every endpoint served, by endpoint id (connections hold their own
+    /// handle, so an entry may go with its route while a connection still counts into it).
+    stats: HashMap<String, Arc<EndpointStats>>,
+    /// Notes logged once ("toa:<endpoint>", "bind:<address>", "no-backend:<endpoint>"), kept
+    /// while their route is there, so that a route that cannot be served does not log at every
+    /// read and one that comes back is told again.
+    told: HashSet<String>,
+    /// Accepted connections without a backend at the last read.
+    unserved: usize,
+}
+
 /// Keeps the listeners in line with the database until the task is aborted.
-pub async fn run(store: SharedStore, stats: Stats) {
-    let mut active: HashMap<SocketAddrV4, Active> = HashMap::new();
-    // What was logged once, so that a route that cannot be served does not log every interval.
-    let mut told: HashSet<String> = HashSet::new();
+pub async fn run(store: SharedStore) {
+    let mut plane = DataPlane::default();
     let mut failing = false;
     loop {
         match store.run(DataPlaneRoutes).await {
             Ok(routes) => {
                 failing = false;
-                apply(&mut active, &mut told, &stats, routes);
+                plane.apply(routes);
             }
             Err(e) if !failing => {
                 failing = true;
@@ -81,109 +91,107 @@ pub async fn run(store: SharedStore, stats: Stats) {
     }
 }
 
-fn apply(
-    active: &mut HashMap<SocketAddrV4, Active>,
-    told: &mut HashSet<String>,
-    stats: &Stats,
-    routes: Vec<Route>,
-) {
-    let mut wanted: HashMap<SocketAddrV4, (Listener, Route)> = HashMap::new();
-    // What can still be told: the notes of routes that are gone are forgotten (so that the set
-    // stays as small as the routes, and a route that comes back is told again).
-    let mut current: HashSet<String> = HashSet::new();
-    current.extend(told.iter().filter(|k| k.starts_with("unserved:")).cloned());
-    for route in &routes {
-        current.insert(format!("no-backend:{}", route.endpoint_id));
-        current.insert(format!("toa:{}", route.endpoint_id));
-        for l in route.listeners() {
-            current.insert(format!("bind:{}", l.listen));
+impl DataPlane {
+    /// Runs `log` unless the note `key` was logged already; either way the note is kept.
+    fn once(&mut self, seen: &mut HashSet<String>, key: String, log: impl FnOnce()) {
+        if !self.told.contains(&key) {
+            log();
         }
+        seen.insert(key);
     }
-    told.retain(|k| current.contains(k));
-    let mut unserved = 0usize;
-    for route in routes {
-        if route.backend_host().is_none() {
-            unserved += 1;
-            if told.insert(format!("no-backend:{}", route.endpoint_id)) {
-                tracing::debug!(
-                    endpoint_id = %route.endpoint_id,
-                    "data plane: not listening for this endpoint: its service has no ip and no address is registered for its port_id"
-                );
-            }
-            continue;
-        }
-        if route.header() == Header::TcpOptionUnsupported
-            && told.insert(format!("toa:{}", route.endpoint_id))
-        {
-            tracing::info!(
-                endpoint_id = %route.endpoint_id,
-                "data plane: tcp_proxy toa_open carries the client address in a TCP option, which a user-space proxy cannot write: forwarding without it"
-            );
-        }
-        for listener in route.listeners() {
-            wanted.insert(listener.listen, (listener, route.clone()));
-        }
-    }
-    // One line when the number of connections without a backend changes, not one per
-    // endpoint (a database can hold many).
-    let key = format!("unserved:{unserved}");
-    if unserved > 0 && !told.contains(&key) {
-        tracing::info!(
-            connections = unserved,
-            "data plane: accepted connections not served: their services have no ip and no address is registered for their port_id (vpcep backends set); `debug` names them"
-        );
-    }
-    told.retain(|k| !k.starts_with("unserved:"));
-    told.insert(key);
-    // Stop what is no longer wanted, or now forwards elsewhere.
-    active.retain(|addr, a| {
-        let keep = wanted.get(addr).is_some_and(|(l, _)| *l == a.listener);
-        if !keep {
-            tracing::debug!(listen = %addr, "data plane: closing a listener and its connections");
-            a.task.abort();
-        }
-        keep
-    });
-    for (addr, (listener, route)) in wanted {
-        if let Some(a) = active.get(&addr) {
-            // Same listener: the whitelist, the header or the marker may have changed; new
-            // connections see the change.
-            a.route.send_if_modified(|current| {
-                let changed = *current != route;
-                if changed {
-                    *current = route.clone();
-                }
-                changed
-            });
-            continue;
-        }
-        let socket = match bind(addr) {
-            Ok(s) => {
-                told.remove(&format!("bind:{addr}"));
-                s
-            }
-            Err(e) => {
-                if told.insert(format!("bind:{addr}")) {
-                    tracing::warn!(listen = %addr, endpoint_id = %route.endpoint_id, error = %e, "data plane: cannot listen; trying again");
-                }
+
+    fn apply(&mut self, routes: Vec<Route>) {
+        let mut wanted: HashMap<SocketAddrV4, (Listener, Route)> = HashMap::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut unserved = 0usize;
+        for route in routes {
+            let id = route.endpoint_id.clone();
+            if route.backend_host().is_none() {
+                unserved += 1;
+                self.once(&mut seen, format!("no-backend:{id}"), || {
+                    tracing::debug!(
+                        endpoint_id = %id,
+                        "data plane: not listening for this endpoint: its service has no ip and no address is registered for its port_id"
+                    )
+                });
                 continue;
             }
-        };
-        let endpoint_stats = stats
-            .lock()
-            .map(|mut m| m.entry(route.endpoint_id.clone()).or_default().clone())
-            .unwrap_or_default();
-        tracing::debug!(listen = %addr, backend = ?listener.backend, endpoint_id = %route.endpoint_id, "data plane: listening");
-        let (tx, rx) = watch::channel(route);
-        let task = tokio::spawn(serve(socket, listener.clone(), rx, endpoint_stats));
-        active.insert(
-            addr,
-            Active {
-                listener,
-                route: tx,
-                task,
-            },
-        );
+            if route.header() == Header::TcpOptionUnsupported {
+                self.once(&mut seen, format!("toa:{id}"), || {
+                    tracing::info!(
+                        endpoint_id = %id,
+                        "data plane: tcp_proxy toa_open carries the client address in a TCP option, which a user-space proxy cannot write: forwarding without it"
+                    )
+                });
+            }
+            for listener in route.listeners() {
+                wanted.insert(listener.listen, (listener, route.clone()));
+            }
+        }
+        // One line when the number of connections without a backend changes, not one per
+        // endpoint (a database can hold many).
+        if unserved > 0 && unserved != self.unserved {
+            tracing::info!(
+                connections = unserved,
+                "data plane: accepted connections not served: their services have no ip and no address is registered for their port_id (vpcep backends set); `debug` names them"
+            );
+        }
+        self.unserved = unserved;
+        // Stop what is no longer wanted, or now forwards elsewhere.
+        self.active.retain(|addr, a| {
+            let keep = wanted.get(addr).is_some_and(|(l, _)| *l == a.listener);
+            if !keep {
+                tracing::debug!(listen = %addr, "data plane: closing a listener and its connections");
+                a.task.abort();
+            }
+            keep
+        });
+        let served: HashSet<&str> = wanted
+            .values()
+            .map(|(_, r)| r.endpoint_id.as_str())
+            .collect();
+        self.stats.retain(|id, _| served.contains(id.as_str()));
+        for (addr, (listener, route)) in wanted {
+            if let Some(a) = self.active.get(&addr) {
+                // Same listener: the whitelist, the header or the marker may have changed; new
+                // connections see the change.
+                a.route.send_if_modified(|current| {
+                    let changed = *current != route;
+                    if changed {
+                        *current = route.clone();
+                    }
+                    changed
+                });
+                continue;
+            }
+            let socket = match bind(addr) {
+                Ok(s) => s,
+                Err(e) => {
+                    let id = route.endpoint_id.clone();
+                    self.once(&mut seen, format!("bind:{addr}"), || {
+                        tracing::warn!(listen = %addr, endpoint_id = %id, error = %e, "data plane: cannot listen; trying again")
+                    });
+                    continue;
+                }
+            };
+            let endpoint_stats = self
+                .stats
+                .entry(route.endpoint_id.clone())
+                .or_default()
+                .clone();
+            tracing::debug!(listen = %addr, backend = ?listener.backend, endpoint_id = %route.endpoint_id, "data plane: listening");
+            let (tx, rx) = watch::channel(route);
+            let task = tokio::spawn(serve(socket, listener.clone(), rx, endpoint_stats));
+            self.active.insert(
+                addr,
+                Active {
+                    listener,
+                    route: tx,
+                    task,
+                },
+            );
+        }
+        self.told = seen;
     }
 }
 
