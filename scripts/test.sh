@@ -14,6 +14,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Prometheus's linter checks the /metrics output (tests/api/observability.rs); Debian's
+# prometheus package carries it. Installed once; where it cannot be, the check is skipped loudly.
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "== installing promtool (Debian's prometheus package)"
+  { apt-get install -y -q prometheus || { apt-get update -q && apt-get install -y -q prometheus; }; } \
+    >/dev/null 2>&1 || true
+fi
+if command -v promtool >/dev/null 2>&1; then
+  export VPCEP_REQUIRE_PROMTOOL=1
+else
+  echo "!! promtool could not be installed: the /metrics output is not checked by it" >&2
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -224,6 +224,9 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_signal()?;
     let addr = app.local_addr()?;
     print_line(&format!("vpcep listening on http://{addr}"))?;
+    if let Some(metrics) = app.metrics_addr() {
+        print_line(&format!("vpcep metrics on http://{}/metrics", metrics?))?;
+    }
     tracing::info!(%addr, database = %crate::store::redact_url(&args.db.database), region = %args.region, "serving");
     app.serve(shutdown).await;
     reconciler.abort();

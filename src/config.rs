@@ -18,6 +18,17 @@ pub const DEFAULT_DATABASE: &str = "sqlite://vpcep-data/vpcep.db";
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// How log lines on stderr are written: `text` for people, `json` for a log collector (one
+    /// object per line, in the field names of tracing-subscriber's JSON formatter).
+    #[arg(long, global = true, env = "VPCEP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// `--log-format`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -246,6 +257,11 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the chosen address is printed).
     #[arg(long, env = "VPCEP_LISTEN", default_value = "127.0.0.1:8400")]
     pub listen: SocketAddr,
+    /// Serve `GET /metrics` (Prometheus, no authentication) on this address instead of on
+    /// --listen, e.g. one that only the monitoring network reaches (port 0 picks a free port;
+    /// the chosen address is printed).
+    #[arg(long, env = "VPCEP_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub db: DatabaseArg,
     /// Region name used in service names (`{region}.{name}.{id}`).

@@ -6,6 +6,7 @@
 //! - `store`: the storage flows, the primitives they use, and the two backends
 //! - `server`: binding, serving connections, graceful shutdown
 //! - `dataplane`: with `--data-plane`, the TCP forwarding of accepted connections
+//! - `metrics`: the Prometheus metrics' names, help texts and buckets, and what a scrape reads
 //! - `cli`: the commands (`serve`, `credentials`, `inject`, `reset`)
 
 pub mod api;
@@ -14,5 +15,6 @@ pub mod cli;
 pub mod config;
 pub mod dataplane;
 pub mod domain;
+pub mod metrics;
 pub mod server;
 pub mod store;

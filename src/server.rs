@@ -20,6 +20,8 @@ use crate::store::SharedStore;
 pub struct App {
     listener: TcpListener,
     router: axum::Router,
+    /// `--metrics-listen`: `GET /metrics` on an address of its own.
+    metrics: Option<(TcpListener, axum::Router)>,
     read_timeout: Duration,
     shutdown_timeout: Duration,
 }
@@ -30,9 +32,30 @@ impl App {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
         let settings = Arc::new(Settings::from(args));
+        let state = AppState::new(store.clone(), settings.clone());
+        let exporter = crate::metrics::install(store.backend_name()).map(|handle| {
+            tokio::spawn(crate::metrics::upkeep(handle));
+            api::metrics::Exporter::new(
+                handle,
+                store,
+                state.in_flight.clone(),
+                settings.max_in_flight,
+                settings.request_timeout,
+            )
+        });
+        let (here, metrics) = match (args.metrics_listen, exporter) {
+            (Some(addr), Some(exporter)) => {
+                let listener = TcpListener::bind(addr).await.map_err(|e| {
+                    anyhow::anyhow!("cannot listen on {addr} (--metrics-listen): {e}")
+                })?;
+                (None, Some((listener, api::metrics::router(exporter))))
+            }
+            (_, exporter) => (exporter, None),
+        };
         Ok(Self {
             listener,
-            router: api::router(AppState::new(store, settings)),
+            router: api::router(state, here),
+            metrics,
             read_timeout: args.read_timeout,
             shutdown_timeout: args.shutdown_timeout,
         })
@@ -40,6 +63,11 @@ impl App {
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where `GET /metrics` is served when it has an address of its own.
+    pub fn metrics_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.metrics.as_ref().map(|(l, _)| l.local_addr())
     }
 
     /// Serves until `shutdown` completes, then stops accepting and waits (bounded) for the
@@ -52,6 +80,14 @@ impl App {
             .header_read_timeout(self.read_timeout)
             .keep_alive(true);
         let tls_peers = Arc::new(TlsPeers::default());
+        // The metrics listener stops with the process: a scrape needs no graceful end.
+        let metrics = self.metrics.map(|(listener, router)| {
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::warn!(error = %e, "the metrics listener stopped");
+                }
+            })
+        });
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -94,6 +130,9 @@ impl App {
             }
         }
         drop(self.listener);
+        if let Some(m) = metrics {
+            m.abort();
+        }
         tracing::info!("stopping: waiting for requests in flight");
         tokio::select! {
             () = graceful.shutdown() => tracing::info!("all connections closed"),

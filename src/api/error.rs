@@ -120,6 +120,8 @@ pub struct ApiError {
     pub allow: Option<HeaderValue>,
     /// Close the connection after the response (an unread or partly read body).
     pub close: bool,
+    /// Why the server refused, when it did (503, 504).
+    pub refusal: Option<Refusal>,
 }
 
 /// What an error response said, kept in the response's extensions so that the request's log line
@@ -131,6 +133,33 @@ pub struct Sent {
     pub message: String,
     /// Whether the error came without specifics (`ApiError::detail` was `None`).
     pub generic: bool,
+    /// Why the server refused (503, 504), for `vpcep_http_refusals_total`.
+    pub refusal: Option<Refusal>,
+}
+
+/// Why the server itself refused a request (503 or 504): the `reason` label of the refusals
+/// metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// `--max-in-flight` requests were already being served.
+    InFlightLimit,
+    /// `--max-buffered-body-bytes` of bodies were already being received.
+    BodyBudget,
+    /// The database could not be reached (or the pool gave no connection).
+    DatabaseUnavailable,
+    /// The database did not answer within the request timeout.
+    DatabaseTimeout,
+}
+
+impl Refusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::InFlightLimit => "in_flight_limit",
+            Refusal::BodyBudget => "body_budget",
+            Refusal::DatabaseUnavailable => "database_unavailable",
+            Refusal::DatabaseTimeout => "database_timeout",
+        }
+    }
 }
 
 impl ApiError {
@@ -141,6 +170,7 @@ impl ApiError {
             detail: None,
             allow: None,
             close: false,
+            refusal: None,
         }
     }
 
@@ -175,8 +205,11 @@ impl ApiError {
     }
 
     /// 503: the database is unreachable, the server is full, or it is stopping.
-    pub fn unavailable(detail: &str) -> Self {
-        Self::with(ErrorCode::SystemError, detail).status(StatusCode::SERVICE_UNAVAILABLE)
+    pub fn unavailable(refusal: Refusal, detail: &str) -> Self {
+        let mut e =
+            Self::with(ErrorCode::SystemError, detail).status(StatusCode::SERVICE_UNAVAILABLE);
+        e.refusal = Some(refusal);
+        e
     }
 
     /// 500 for a bug: the cause is logged with the request id here, and never sent.
@@ -217,6 +250,7 @@ impl IntoResponse for ApiError {
             code: self.code,
             message,
             generic: self.detail.is_none(),
+            refusal: self.refusal,
         });
         res
     }
@@ -324,10 +358,12 @@ impl From<StoreError> for ApiError {
                 .status(StatusCode::CONFLICT),
             StoreError::Unavailable(cause) => {
                 tracing::warn!(cause = %cause, "database unavailable");
-                ApiError::unavailable("The database is unavailable.")
+                ApiError::unavailable(Refusal::DatabaseUnavailable, "The database is unavailable.")
             }
             StoreError::Timeout => {
-                ApiError::with(C::TimedOut, "The database did not answer in time.")
+                let mut e = ApiError::with(C::TimedOut, "The database did not answer in time.");
+                e.refusal = Some(Refusal::DatabaseTimeout);
+                e
             }
             e @ (StoreError::ProjectOfAnotherDomain(_)
             | StoreError::DuplicateAccessKey

@@ -454,8 +454,11 @@ pub type BodyPermit = Option<OwnedSemaphorePermit>;
 /// 503 with `Retry-After` for a body the buffer budget cannot hold now. The connection is
 /// closed, since the body was not (or not fully) read.
 fn budget_exhausted() -> ApiError {
-    ApiError::unavailable("Too many request bodies are being received at once; retry shortly.")
-        .close_connection()
+    ApiError::unavailable(
+        super::error::Refusal::BodyBudget,
+        "Too many request bodies are being received at once; retry shortly.",
+    )
+    .close_connection()
 }
 
 /// Takes `n` bytes of the body budget at once, or fails.

@@ -9,6 +9,7 @@ pub mod error;
 mod extract;
 mod faults;
 mod iam;
+pub mod metrics;
 mod openapi;
 mod permissions;
 mod quotas;
@@ -64,35 +65,67 @@ pub mod render_for_cli {
     }
 }
 
-/// The whole application as a router, built from the route table.
-pub fn router(state: AppState) -> Router {
-    let in_flight = Arc::new(Semaphore::new(state.settings.max_in_flight));
+/// The whole application as a router, built from the route table; with `metrics`, `GET /metrics`
+/// is served here too (not when it has a listen address of its own).
+pub fn router(state: AppState, metrics: Option<metrics::Exporter>) -> Router {
     let mut api = Router::new();
     for route in routes::ROUTES {
         let name = route.operation.name();
-        // Every log line of the request names the operation (route_layer: not on 404/405).
+        let in_flight = state.in_flight.clone();
+        // Every log line of the request names the operation, the metrics count it, and the
+        // in-flight limit applies (route_layer: not on 404/405).
         let handler = dispatch::method_router(route)
             .route_layer(middleware::from_fn(name_missing_resource))
-            .route_layer(middleware::map_request(move |req: Request| async move {
-                tracing::Span::current().record("operation", name);
-                req
+            .route_layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+            .route_layer(middleware::from_fn(move |req, next| {
+                per_route(name, in_flight.clone(), req, next)
             }));
         api = api.route(route.path, handler);
     }
-    let api = api
+    let mut app = api
         .fallback(unknown_route)
         .layer(middleware::map_response(method_not_allowed_body))
         .with_state(state);
+    if let Some(exporter) = metrics {
+        app = app.merge(metrics::router(exporter).layer(middleware::map_response(
+            |mut res: Response| async move {
+                res.extensions_mut().insert(OperationName("Metrics"));
+                res
+            },
+        )));
+    }
+    app.layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+        .layer(middleware::from_fn(request_context))
+}
 
-    api.layer(middleware::from_fn(move |req, next| {
-        limit_in_flight(in_flight.clone(), req, next)
-    }))
-    .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-        |_: Box<dyn std::any::Any + Send>| {
-            ApiError::internal(&"a handler panicked").into_response()
-        },
-    ))
-    .layer(middleware::from_fn(request_context))
+/// A handler's panic, as the client sees it: a 500 (the cause is logged with the request id).
+fn panicked(_: Box<dyn std::any::Any + Send>) -> Response {
+    ApiError::internal(&"a handler panicked").into_response()
+}
+
+/// The operation that answered, in the response's extensions, for the request's metrics.
+#[derive(Clone, Copy, Debug)]
+struct OperationName(&'static str);
+
+/// What every routed request passes: its span names the operation, `--max-in-flight` may refuse
+/// it (503 with `Retry-After`, at once), and the answer carries the operation's name.
+async fn per_route(
+    name: &'static str,
+    limit: Arc<Semaphore>,
+    req: Request,
+    next: Next,
+) -> Response {
+    tracing::Span::current().record("operation", name);
+    let mut res = match limit.try_acquire_owned() {
+        Ok(_permit) => next.run(req).await,
+        Err(_) => ApiError::unavailable(
+            error::Refusal::InFlightLimit,
+            "Too many requests in flight; retry later.",
+        )
+        .into_response(),
+    };
+    res.extensions_mut().insert(OperationName(name));
+    res
 }
 
 /// `GET /health`: 200 when the database answers, 503 otherwise; no authentication.
@@ -207,16 +240,6 @@ pub(crate) fn accepts_json(accept: &str) -> bool {
     })
 }
 
-/// 503 with `Retry-After` at once when `--max-in-flight` requests are already being served.
-async fn limit_in_flight(limit: Arc<Semaphore>, req: Request, next: Next) -> Response {
-    match limit.try_acquire_owned() {
-        Ok(_permit) => next.run(req).await,
-        Err(_) => {
-            ApiError::unavailable("Too many requests in flight; retry later.").into_response()
-        }
-    }
-}
-
 /// Gives each request an id (sent back as `X-Request-Id`, also on errors) and a span that every
 /// log line of the request carries, and logs one line per request.
 async fn request_context(req: Request, next: Next) -> Response {
@@ -224,7 +247,7 @@ async fn request_context(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let span = tracing::info_span!(
         "request",
-        id = %request_id,
+        request_id = %request_id,
         method = %method,
         path = %req.uri().path(),
         operation = tracing::field::Empty,
@@ -233,8 +256,10 @@ async fn request_context(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let mut res = next.run(req).instrument(span.clone()).await;
     let status = res.status();
+    let elapsed = started.elapsed();
+    record_metrics(&res, elapsed);
     span.in_scope(|| {
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let duration_ms = elapsed.as_secs_f64() * 1000.0;
         // Successes are debug-level (VPCEP_LOG=debug shows every request): at tens of
         // thousands of requests a second, an info line each costs about a tenth of the
         // throughput. Refusals are info, failures warn, both with the code and message sent.
@@ -244,7 +269,7 @@ async fn request_context(req: Request, next: Next) -> Response {
         if status.is_server_error() {
             tracing::warn!(
                 status = status.as_u16(),
-                ms,
+                duration_ms,
                 code,
                 message,
                 "request failed"
@@ -252,19 +277,72 @@ async fn request_context(req: Request, next: Next) -> Response {
         } else if status.is_client_error() {
             tracing::info!(
                 status = status.as_u16(),
-                ms,
+                duration_ms,
                 code,
                 message,
                 "request refused"
             );
         } else {
-            tracing::debug!(status = status.as_u16(), ms, "request");
+            tracing::debug!(status = status.as_u16(), duration_ms, "request");
         }
     });
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert("x-request-id", v);
     }
     res
+}
+
+/// Counts the request and its duration by operation (`unrouted`: no route matched, or the method
+/// is not allowed), and a refusal by its reason.
+fn record_metrics(res: &Response, elapsed: std::time::Duration) {
+    use crate::metrics::{HTTP_DURATION, HTTP_REFUSALS, HTTP_REQUESTS};
+    let operation = res
+        .extensions()
+        .get::<OperationName>()
+        .map_or("unrouted", |o| o.0);
+    ::metrics::counter!(HTTP_REQUESTS, "operation" => operation, "status" => status_label(res.status()))
+        .increment(1);
+    ::metrics::histogram!(HTTP_DURATION, "operation" => operation).record(elapsed);
+    if let Some(refusal) = res
+        .extensions()
+        .get::<error::Sent>()
+        .and_then(|s| s.refusal)
+    {
+        ::metrics::counter!(HTTP_REFUSALS, "reason" => refusal.as_str()).increment(1);
+    }
+}
+
+/// The status as a label, without an allocation for the statuses vpcep answers.
+fn status_label(status: StatusCode) -> ::metrics::SharedString {
+    let known: &'static str = match status.as_u16() {
+        200 => "200",
+        201 => "201",
+        202 => "202",
+        204 => "204",
+        301 => "301",
+        302 => "302",
+        304 => "304",
+        308 => "308",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        406 => "406",
+        408 => "408",
+        409 => "409",
+        411 => "411",
+        413 => "413",
+        415 => "415",
+        429 => "429",
+        431 => "431",
+        500 => "500",
+        501 => "501",
+        503 => "503",
+        504 => "504",
+        other => return other.to_string().into(),
+    };
+    known.into()
 }
 
 #[cfg(test)]

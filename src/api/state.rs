@@ -18,16 +18,20 @@ pub struct AppState {
     /// One permit per byte of request body the server may hold at once
     /// (`--max-buffered-body-bytes`).
     pub body_budget: Arc<Semaphore>,
+    /// One permit per request being served (`--max-in-flight`).
+    pub in_flight: Arc<Semaphore>,
 }
 
 impl AppState {
     pub fn new(store: SharedStore, settings: Arc<Settings>) -> Self {
         let permits = settings.max_buffered_body_bytes.min(Semaphore::MAX_PERMITS);
         let body_budget = Arc::new(Semaphore::new(permits));
+        let in_flight = Arc::new(Semaphore::new(settings.max_in_flight));
         Self {
             store,
             settings,
             body_budget,
+            in_flight,
         }
     }
 

@@ -49,6 +49,69 @@ pub struct EndpointStats {
     pub bytes_out: AtomicU64,
 }
 
+/// This node's figures, every endpoint together (what `/metrics` shows: no endpoint id in a
+/// label).
+static NODE: EndpointStats = EndpointStats::new();
+/// The addresses this node listens on now.
+static LISTENERS: AtomicU64 = AtomicU64::new(0);
+
+impl EndpointStats {
+    const fn new() -> Self {
+        Self {
+            accepted: AtomicU64::new(0),
+            refused_by_whitelist: AtomicU64::new(0),
+            open: AtomicU64::new(0),
+            bytes_in: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
+        }
+    }
+
+    /// Adds `n` to one figure of this endpoint and of the node.
+    fn add(&self, field: fn(&EndpointStats) -> &AtomicU64, n: u64) {
+        field(self).fetch_add(n, Ordering::Relaxed);
+        field(&NODE).fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// One forwarded connection in the `open` figures, for as long as this lives.
+struct OpenConnection<'a>(&'a EndpointStats);
+
+impl<'a> OpenConnection<'a> {
+    fn new(stats: &'a EndpointStats) -> Self {
+        stats.add(|s| &s.open, 1);
+        Self(stats)
+    }
+}
+
+impl Drop for OpenConnection<'_> {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+        NODE.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// This node's data-plane figures since it started, for `/metrics`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub forwarded: u64,
+    pub refused_by_whitelist: u64,
+    pub open: u64,
+    pub bytes_to_backend: u64,
+    pub bytes_to_consumer: u64,
+    pub listeners: u64,
+}
+
+pub fn totals() -> Totals {
+    Totals {
+        forwarded: NODE.accepted.load(Ordering::Relaxed),
+        refused_by_whitelist: NODE.refused_by_whitelist.load(Ordering::Relaxed),
+        open: NODE.open.load(Ordering::Relaxed),
+        bytes_to_backend: NODE.bytes_in.load(Ordering::Relaxed),
+        bytes_to_consumer: NODE.bytes_out.load(Ordering::Relaxed),
+        listeners: LISTENERS.load(Ordering::Relaxed),
+    }
+}
+
 /// One bound listener; dropping `route` stops it and every connection it forwards.
 struct Active {
     listener: Listener,
@@ -192,6 +255,7 @@ impl DataPlane {
             );
         }
         self.told = seen;
+        LISTENERS.store(self.active.len() as u64, Ordering::Relaxed);
     }
 }
 
@@ -226,7 +290,7 @@ async fn serve(
         };
         let current = route.borrow().clone();
         if !current.admits(*source.ip()) {
-            stats.refused_by_whitelist.fetch_add(1, Ordering::Relaxed);
+            stats.add(|s| &s.refused_by_whitelist, 1);
             tracing::debug!(%source, endpoint_id = %current.endpoint_id, "data plane: source not in the endpoint's whitelist; closed");
             drop(client);
             continue;
@@ -275,14 +339,15 @@ async fn forward(
             return;
         }
     }
-    stats.accepted.fetch_add(1, Ordering::Relaxed);
-    stats.open.fetch_add(1, Ordering::Relaxed);
+    stats.add(|s| &s.accepted, 1);
+    // Counted open until this future ends or is dropped (a reject drops it mid-copy).
+    let _open = OpenConnection::new(stats);
     // On Linux the bytes move inside the kernel (splice through a pipe); elsewhere through a
     // buffer.
     #[cfg(target_os = "linux")]
     let (to_backend, to_client) = tokio::join!(
-        splice::copy(&client, &upstream, &stats.bytes_in),
-        splice::copy(&upstream, &client, &stats.bytes_out),
+        splice::copy(&client, &upstream, |n| stats.add(|s| &s.bytes_in, n)),
+        splice::copy(&upstream, &client, |n| stats.add(|s| &s.bytes_out, n)),
     );
     #[cfg(not(target_os = "linux"))]
     let (to_backend, to_client) = {
@@ -290,11 +355,15 @@ async fn forward(
         let (mut client_read, mut client_write) = client.split();
         let (mut upstream_read, mut upstream_write) = upstream.split();
         tokio::join!(
-            copy_counted(&mut client_read, &mut upstream_write, &stats.bytes_in),
-            copy_counted(&mut upstream_read, &mut client_write, &stats.bytes_out),
+            copy_counted(&mut client_read, &mut upstream_write, |n| {
+                stats.add(|s| &s.bytes_in, n)
+            }),
+            copy_counted(&mut upstream_read, &mut client_write, |n| {
+                stats.add(|s| &s.bytes_out, n)
+            }),
         )
     };
-    stats.open.fetch_sub(1, Ordering::Relaxed);
+    drop(_open);
     tracing::debug!(
         %source,
         endpoint_id = %route.endpoint_id,
@@ -310,7 +379,7 @@ async fn forward(
 #[cfg(not(target_os = "linux"))]
 /// Copies until end of stream (then half-closes the writer) or an error, adding each chunk to
 /// `counter` as it goes, so that the figures hold for a connection closed in the middle too.
-async fn copy_counted<R, W>(from: &mut R, to: &mut W, counter: &AtomicU64) -> u64
+async fn copy_counted<R, W>(from: &mut R, to: &mut W, count: impl Fn(u64)) -> u64
 where
     R: tokio::io::AsyncRead + Unpin,
     W: tokio::io::AsyncWrite + Unpin,
@@ -326,7 +395,7 @@ where
         if to.write_all(&buf[..n]).await.is_err() {
             break;
         }
-        counter.fetch_add(n as u64, Ordering::Relaxed);
+        count(n as u64);
         total += n as u64;
     }
     let _ = to.shutdown().await;

@@ -4,7 +4,6 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::io::Interest;
 use tokio::net::TcpStream;
@@ -58,11 +57,11 @@ fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
 }
 
 /// Moves everything `from` sends to `to` until `from` ends (then half-closes `to`) or either
-/// fails, adding each chunk to `counter`; the bytes moved.
-pub async fn copy(from: &TcpStream, to: &TcpStream, counter: &AtomicU64) -> u64 {
+/// fails, counting each chunk with `count`; the bytes moved.
+pub async fn copy(from: &TcpStream, to: &TcpStream, count: impl Fn(u64)) -> u64 {
     let mut total = 0;
     if let Ok(pipe) = Pipe::new() {
-        let _ = pump(from, to, &pipe, counter, &mut total).await;
+        let _ = pump(from, to, &pipe, &count, &mut total).await;
     }
     // SAFETY: `to` is an open socket for the duration of the call.
     unsafe {
@@ -75,7 +74,7 @@ async fn pump(
     from: &TcpStream,
     to: &TcpStream,
     pipe: &Pipe,
-    counter: &AtomicU64,
+    count: &impl Fn(u64),
     total: &mut u64,
 ) -> io::Result<()> {
     let (pipe_read, pipe_write) = (pipe.read.as_raw_fd(), pipe.write.as_raw_fd());
@@ -100,7 +99,7 @@ async fn pump(
             }
             left -= m;
         }
-        counter.fetch_add(n as u64, Ordering::Relaxed);
+        count(n as u64);
         *total += n as u64;
     }
 }

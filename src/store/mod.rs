@@ -280,6 +280,22 @@ impl Store {
         }
     }
 
+    /// The PostgreSQL pool's figures (`None` on SQLite), for `/metrics`.
+    pub fn pool_figures(&self) -> Option<crate::metrics::PoolFigures> {
+        match self {
+            Store::Sqlite(_) => None,
+            Store::Postgres(p) => Some(p.pool_figures()),
+        }
+    }
+
+    /// `sqlite` or `postgres`, for the build-info metric.
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
     /// Succeeds when the database answers reads and writes.
     pub async fn health(&self) -> StoreResult<()> {
         match self {

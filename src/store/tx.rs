@@ -295,6 +295,11 @@ pub trait ConnectionRows: Send {
         service: &ServiceId,
         status: Option<ConnectionStatus>,
     ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Connections by status in the whole database, from the same counters; statuses without a
+    /// connection may be missing.
+    fn connection_totals(
+        &mut self,
+    ) -> impl Future<Output = StoreResult<Vec<(ConnectionStatus, i64)>>> + Send;
     /// A page of connections; the conditions name columns of `endpoints`.
     fn list_connections(
         &mut self,

@@ -11,6 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::assert::{str_of, uuid};
 use crate::support::data_plane::*;
+use crate::support::metrics::{scrape, value, value_reaching};
 use crate::support::TestApp;
 
 fn data_plane_app(block: &str) -> TestApp {
@@ -128,6 +129,22 @@ async fn an_accepted_connection_forwards_with_the_proxy_protocol_header_until_re
         .expect("read the echo");
     let _wr = writer.await.expect("writer").expect("write 4 MiB");
     assert!(back == data, "the 4 MiB came back changed");
+    // /metrics counts them, for the node (no endpoint id in a label).
+    let four = f64::from(4u32 << 20);
+    for direction in ["to_backend", "to_consumer"] {
+        let moved = value_reaching(
+            &app,
+            "vpcep_dataplane_bytes_total",
+            &[("direction", direction)],
+            four,
+        )
+        .await;
+        assert!(moved >= four, "{direction}: {moved} bytes counted");
+    }
+    let (_, all) = scrape(&app, &app.base()).await;
+    assert!(value(&all, "vpcep_dataplane_connections_forwarded_total", &[]) >= 2.0);
+    assert_eq!(value(&all, "vpcep_dataplane_connections_open", &[]), 1.0);
+    assert!(value(&all, "vpcep_dataplane_listeners", &[]) >= 1.0);
 
     // Delete: refused.
     app.delete_endpoint(&eid).await.assert_status(204);
@@ -168,6 +185,14 @@ async fn the_endpoint_whitelist_closes_sources_it_does_not_name() {
         seen.try_recv().is_err(),
         "the backend saw a source outside the whitelist"
     );
+    let refused = value_reaching(
+        &app,
+        "vpcep_dataplane_connections_refused_total",
+        &[("reason", "whitelist")],
+        1.0,
+    )
+    .await;
+    assert_eq!(refused, 1.0);
     // UpdateEndpointWhite: once 127.0.0.2 is named too, it is forwarded.
     app.update_endpoint_white(
         &eid,

@@ -17,6 +17,7 @@ mod hints;
 mod isolation;
 mod lifecycle;
 mod memory;
+mod observability;
 mod openapi;
 mod permissions;
 mod public;

@@ -14,6 +14,7 @@ pub mod client;
 pub mod cluster;
 pub mod data_plane;
 pub mod db;
+pub mod metrics;
 pub mod nodes;
 pub mod raw;
 pub mod server;

@@ -553,3 +553,27 @@ impl Flow for DataPlaneRoutes {
         tx.data_plane_routes().await
     }
 }
+
+/// Connections by status in the whole database, every status present (zeros too), from the
+/// counters the schema keeps: the cost grows with services, not with connections.
+pub struct ConnectionTotals;
+
+impl Flow for ConnectionTotals {
+    type Output = Vec<(crate::domain::ConnectionStatus, u64)>;
+    const ACCESS: Access = Access::Read;
+    async fn run<T: Tx>(&self, tx: &mut T) -> StoreResult<Self::Output> {
+        use crate::domain::ConnectionStatus;
+        let counted = tx.connection_totals().await?;
+        Ok(ConnectionStatus::ALL
+            .iter()
+            .map(|status| {
+                let n: i64 = counted
+                    .iter()
+                    .filter(|(s, _)| s == status)
+                    .map(|(_, n)| *n)
+                    .sum();
+                (*status, u64::try_from(n).unwrap_or(0))
+            })
+            .collect())
+    }
+}

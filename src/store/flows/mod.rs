@@ -35,6 +35,31 @@ pub enum Access {
     Statement,
 }
 
+impl Access {
+    /// The `access` label of the database metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Read => "read",
+            Access::Write => "write",
+            Access::Statement => "statement",
+        }
+    }
+}
+
+/// Runs one flow's call on a backend and records how long it took, queueing for a connection or
+/// the writer included (`metrics::DB_DURATION`).
+pub(crate) async fn timed<F: Flow, T>(call: impl Future<Output = T>) -> T {
+    let started = std::time::Instant::now();
+    let out = call.await;
+    metrics::histogram!(
+        crate::metrics::DB_DURATION,
+        "flow" => crate::metrics::flow_name::<F>(),
+        "access" => F::ACCESS.as_str()
+    )
+    .record(started.elapsed());
+    out
+}
+
 /// One storage operation.
 pub trait Flow: Send + Sync + 'static {
     type Output: Send + 'static;

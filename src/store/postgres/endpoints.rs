@@ -569,6 +569,19 @@ impl<C: GenericClient> ConnectionRows for PgTx<'_, C> {
         col(&r, 0)
     }
 
+    async fn connection_totals(&mut self) -> StoreResult<Vec<(ConnectionStatus, i64)>> {
+        let rows = q(
+            self.c,
+            "SELECT status, SUM(count)::BIGINT FROM service_connection_counts GROUP BY status",
+            &[],
+        )
+        .await
+        .map_err(pg_error)?;
+        rows.iter()
+            .map(|r| Ok((rows::connection_status(r, 0)?, col(r, 1)?)))
+            .collect()
+    }
+
     async fn list_connections(
         &mut self,
         query: &ListQuery,

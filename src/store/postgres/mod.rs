@@ -418,16 +418,34 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("no PostgreSQL connection: {e}")))
+        let started = Instant::now();
+        let got = self.pool.get().await;
+        metrics::histogram!(crate::metrics::PG_POOL_WAIT).record(started.elapsed());
+        got.map_err(|e| {
+            metrics::counter!(crate::metrics::PG_POOL_ERRORS).increment(1);
+            StoreError::Unavailable(format!("no PostgreSQL connection: {e}"))
+        })
+    }
+
+    /// The pool at this moment, for `/metrics`.
+    pub fn pool_figures(&self) -> crate::metrics::PoolFigures {
+        let s = self.pool.status();
+        crate::metrics::PoolFigures {
+            max: s.max_size,
+            open: s.size,
+            idle: s.available,
+            waiting: s.waiting,
+        }
     }
 
     /// Runs one flow as its [`Access`] says: `Read` on a pooled connection in autocommit,
     /// `Write` in a transaction retried on conflicts, `Statement` (one statement) in autocommit
     /// retried on conflicts.
     pub async fn run<F: Flow>(&self, flow: F) -> StoreResult<F::Output> {
+        crate::store::flows::timed::<F, _>(self.run_untimed(flow)).await
+    }
+
+    async fn run_untimed<F: Flow>(&self, flow: F) -> StoreResult<F::Output> {
         match F::ACCESS {
             Access::Read => {
                 let client = self.client().await?;

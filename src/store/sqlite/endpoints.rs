@@ -439,6 +439,19 @@ impl ConnectionRows for SqliteTx<'_> {
             .map_err(db_error)
     }
 
+    async fn connection_totals(&mut self) -> StoreResult<Vec<(ConnectionStatus, i64)>> {
+        let mut stmt = self
+            .c
+            .prepare_cached(
+                "SELECT status, SUM(count) FROM service_connection_counts GROUP BY status",
+            )
+            .map_err(db_error)?;
+        let rows = stmt
+            .query_map([], |r| Ok((connection_status(r, 0)?, r.get(1)?)))
+            .map_err(db_error)?;
+        rows.collect::<Result<_, _>>().map_err(db_error)
+    }
+
     async fn list_connections(
         &mut self,
         query: &ListQuery,

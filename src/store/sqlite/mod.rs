@@ -249,18 +249,21 @@ fn ready<T>(future: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
 impl SqliteStore {
     /// Runs a flow: reads on a reader, writes in the writer's group-committed transaction.
     pub async fn run<F: Flow>(&self, flow: F) -> StoreResult<F::Output> {
-        match F::ACCESS {
-            Access::Read => {
-                self.readers
-                    .read(move |c| ready(flow.run(&mut SqliteTx::new(c))))
-                    .await
+        crate::store::flows::timed::<F, _>(async move {
+            match F::ACCESS {
+                Access::Read => {
+                    self.readers
+                        .read(move |c| ready(flow.run(&mut SqliteTx::new(c))))
+                        .await
+                }
+                Access::Write | Access::Statement => {
+                    self.writer
+                        .write(move |c| ready(flow.run(&mut SqliteTx::new(c))))
+                        .await
+                }
             }
-            Access::Write | Access::Statement => {
-                self.writer
-                    .write(move |c| ready(flow.run(&mut SqliteTx::new(c))))
-                    .await
-            }
-        }
+        })
+        .await
     }
 
     /// Succeeds when a reader and the writer answer.

@@ -116,7 +116,10 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let outcome = run_batch(&mut conn, &mut batch);
+        metrics::histogram!(crate::metrics::SQLITE_COMMIT).record(started.elapsed());
+        metrics::histogram!(crate::metrics::SQLITE_BATCH).record(batch.len() as f64);
         for job in batch.drain(..) {
             job.finish(outcome.clone());
         }
