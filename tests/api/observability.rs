@@ -347,3 +347,99 @@ fn an_unknown_log_format_is_refused_with_the_choices() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("text") && err.contains("json"), "{err}");
 }
+
+/// A real Prometheus server scrapes vpcep: the target is `up` with no scrape error, and a query
+/// finds vpcep's series. Runs where Debian's prometheus package is installed (required with
+/// `VPCEP_REQUIRE_PROMTOOL=1`, which the test command sets once it installed it).
+#[tokio::test]
+async fn a_prometheus_server_scrapes_it_cleanly() {
+    if Command::new("prometheus")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("VPCEP_REQUIRE_PROMTOOL").as_deref() != Ok("1"),
+            "the prometheus server is required (VPCEP_REQUIRE_PROMTOOL=1) but cannot run"
+        );
+        eprintln!("prometheus not found: the scrape by a real server is not tested");
+        return;
+    }
+    let app = TestApp::spawn();
+    app.list_services("").await.assert_status(200);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: vpcep\n    static_configs:\n      - targets: ['{}']\n",
+            app.addr()
+        ),
+    )
+    .expect("write the config");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let web = format!("127.0.0.1:{port}");
+    let _prometheus = KillOnDrop(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={web}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus"),
+    );
+    {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let targets = app
+                .client
+                .get(format!("http://{web}/api/v1/targets"))
+                .send()
+                .await;
+            if let Ok(r) = targets {
+                let v: Value = r.json().await.unwrap_or(Value::Null);
+                let target = &v["data"]["activeTargets"][0];
+                if target["health"] == "up" {
+                    assert_eq!(target["lastError"], "", "{target}");
+                    break;
+                }
+                assert_ne!(target["health"], "down", "the scrape failed: {target}");
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "prometheus did not scrape vpcep within 30 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        let q = app
+            .client
+            .get(format!("http://{web}/api/v1/query"))
+            .query(&[(
+                "query",
+                "vpcep_http_requests_total{operation=\"ListEndpointService\"}",
+            )])
+            .send()
+            .await
+            .expect("query prometheus");
+        let v: Value = q.json().await.expect("a query answer");
+        assert_eq!(v["status"], "success", "{v}");
+        assert_eq!(v["data"]["result"][0]["value"][1], "1", "{v}");
+    }
+}
+
+/// A child process that is killed when the test ends, failed or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
