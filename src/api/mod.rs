@@ -264,22 +264,24 @@ async fn request_context(req: Request, next: Next) -> Response {
         // thousands of requests a second, an info line each costs about a tenth of the
         // throughput. Refusals are info, failures warn, both with the code and message sent.
         let sent = res.extensions().get::<error::Sent>();
-        let code = sent.map(|s| s.code.as_str());
-        let message = sent.map(|s| s.message.as_str());
+        // Named as in the answer's body: a field called `message` would clash with the event's
+        // own message (two `message` keys in one JSON log object).
+        let error_code = sent.map(|s| s.code.as_str());
+        let error_msg = sent.map(|s| s.message.as_str());
         if status.is_server_error() {
             tracing::warn!(
                 status = status.as_u16(),
                 duration_ms,
-                code,
-                message,
+                error_code,
+                error_msg,
                 "request failed"
             );
         } else if status.is_client_error() {
             tracing::info!(
                 status = status.as_u16(),
                 duration_ms,
-                code,
-                message,
+                error_code,
+                error_msg,
                 "request refused"
             );
         } else {

@@ -313,7 +313,14 @@ async fn json_logs_name_the_request_id_operation_status_and_duration() {
     let line = line_of(&lines, &missing.request_id()).expect("a line for the refusal");
     assert_eq!(line["level"], "INFO");
     assert_eq!(line["fields"]["status"], 404);
-    assert_eq!(line["fields"]["code"], "EndPoint.0005");
+    assert_eq!(line["fields"]["error_code"], "EndPoint.0005");
+    assert_eq!(line["fields"]["message"], "request refused");
+    assert!(
+        line["fields"]["error_msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("No endpoint service")),
+        "{line}"
+    );
     assert_eq!(line["span"]["operation"], "ListServiceDetails");
     // No secret in any line.
     let log = app.log();
