@@ -89,6 +89,7 @@ pub fn router(state: AppState, metrics: Option<metrics::Exporter>) -> Router {
     if let Some(exporter) = metrics {
         app = app.merge(metrics::router(exporter).layer(middleware::map_response(
             |mut res: Response| async move {
+                tracing::Span::current().record("operation", "Metrics");
                 res.extensions_mut().insert(OperationName("Metrics"));
                 res
             },
