@@ -3,6 +3,7 @@
 
 mod backends;
 mod connections;
+mod console;
 mod dispatch;
 mod endpoints;
 pub mod error;
@@ -79,7 +80,9 @@ pub fn router(state: AppState) -> Router {
             }));
         api = api.route(route.path, handler);
     }
+    // The browser console's static files: not API routes (no operation, no authentication).
     let api = api
+        .merge(console::router())
         .fallback(unknown_route)
         .layer(middleware::map_response(method_not_allowed_body))
         .with_state(state);
