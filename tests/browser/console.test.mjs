@@ -214,6 +214,7 @@ describe('the console in Chromium', { skip }, () => {
     assert.equal(await row(page, a).locator('.field-error').textContent(), '');
     assert.equal(await page.getByLabel(`Connection description of endpoint ${b}`).getAttribute('aria-invalid'), 'true');
     await page.locator('#conn-form-error').filter({ hasText: 'Nothing was saved' }).waitFor();
+    await shot(page, 'console-connections-refused.png');
     // All or nothing: neither was written.
     let r = await apiCall(server.base, server.owner, 'GET', `/vpc-endpoint-services/${serviceId}/connections?limit=1000`);
     assert.deepEqual(r.json.connections.map((c) => c.description), ['', '']);
