@@ -74,6 +74,8 @@ if [ -f scripts/schemathesis.sh ]; then
   bash scripts/schemathesis.sh
 fi
 
+bash scripts/browser-tests.sh
+
 # The SDK suite runs last: its pytest summary (on PostgreSQL, or on SQLite when PostgreSQL is
 # skipped) is the run's closing line.
 echo "== scripts/sdk-tests.sh (SQLite)"

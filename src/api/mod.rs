@@ -3,6 +3,7 @@
 
 mod backends;
 mod connections;
+mod console;
 mod dispatch;
 mod endpoints;
 pub mod error;
@@ -82,21 +83,28 @@ pub fn router(state: AppState, metrics: Option<metrics::Exporter>) -> Router {
             }));
         api = api.route(route.path, handler);
     }
+    // The browser console's static files: not API routes (no authentication).
     let mut app = api
+        .merge(named(console::router(), "Console"))
         .fallback(unknown_route)
         .layer(middleware::map_response(method_not_allowed_body))
         .with_state(state);
     if let Some(exporter) = metrics {
-        app = app.merge(metrics::router(exporter).layer(middleware::map_response(
-            |mut res: Response| async move {
-                tracing::Span::current().record("operation", "Metrics");
-                res.extensions_mut().insert(OperationName("Metrics"));
-                res
-            },
-        )));
+        app = app.merge(named(metrics::router(exporter), "Metrics"));
     }
     app.layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(middleware::from_fn(request_context))
+}
+
+/// Routes outside the route table under one name, for their log lines and metrics.
+fn named<S: Clone + Send + Sync + 'static>(router: Router<S>, name: &'static str) -> Router<S> {
+    router.layer(middleware::map_response(
+        move |mut res: Response| async move {
+            tracing::Span::current().record("operation", name);
+            res.extensions_mut().insert(OperationName(name));
+            res
+        },
+    ))
 }
 
 /// A handler's panic, as the client sees it: a 500 (the cause is logged with the request id).
