@@ -228,6 +228,7 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         print_line(&format!("vpcep metrics on http://{}/metrics", metrics?))?;
     }
     tracing::info!(%addr, database = %crate::store::redact_url(&args.db.database), region = %args.region, "serving");
+    tracing::info!("the console: http://{addr}/console/ (sign in with a credential's JSON line, as printed at the first start)");
     app.serve(shutdown).await;
     reconciler.abort();
     if let Some(d) = data_plane {
