@@ -148,6 +148,8 @@ pub async fn reset(db: DatabaseArg, yes: bool) -> anyhow::Result<()> {
 
 /// `vpcep serve`
 pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
+    // Before the store opens: what it registers (flow timings, the writer's) counts from the start.
+    crate::metrics::install();
     if args.max_buffered_body_bytes < args.max_body_bytes {
         anyhow::bail!(
             "--max-buffered-body-bytes ({}) must be at least --max-body-bytes ({}): a body of the \

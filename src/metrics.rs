@@ -7,10 +7,12 @@
 //! twice. Labels carry only names from fixed sets (operations, flows, statuses, reasons): never an
 //! id, a project, an address or a secret.
 
-use std::sync::OnceLock;
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 use std::time::Duration;
 
-use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+use metrics::{describe_counter, describe_gauge, describe_histogram, Counter, Histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Requests answered, by `operation` and `status`.
@@ -65,7 +67,8 @@ static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Installs the recorder (once per process; later calls return the same handle). `None` when
 /// another recorder was installed first, which only an embedding program could have done.
-pub fn install(backend: &'static str) -> Option<&'static PrometheusHandle> {
+/// `serve` calls it before it opens the store: handles taken before it would count nowhere.
+pub fn install() -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
@@ -86,11 +89,108 @@ pub fn install(backend: &'static str) -> Option<&'static PrometheusHandle> {
                 return None;
             }
             describe();
-            metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION"), "backend" => backend)
-                .set(1.0);
             Some(handle)
         })
         .as_ref()
+}
+
+/// Sets `vpcep_build_info` for the store this server runs on.
+pub fn build_info(backend: &'static str) {
+    metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION"), "backend" => backend)
+        .set(1.0);
+}
+
+/// The request metrics of one operation, registered once: a look-up by labels costs an
+/// allocation and a hash, several times per request.
+#[derive(Debug)]
+pub struct OperationMetrics {
+    name: &'static str,
+    duration: Histogram,
+    /// One counter per status answered so far (a handful per operation).
+    answers: RwLock<Vec<(u16, Counter)>>,
+}
+
+impl OperationMetrics {
+    pub fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            duration: metrics::histogram!(HTTP_DURATION, "operation" => name),
+            answers: RwLock::default(),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Counts one answer and its duration.
+    pub fn record(&self, status: u16, elapsed: Duration) {
+        self.duration.record(elapsed);
+        if let Ok(answers) = self.answers.read() {
+            if let Some((_, c)) = answers.iter().find(|(s, _)| *s == status) {
+                c.increment(1);
+                return;
+            }
+        }
+        let counter = metrics::counter!(HTTP_REQUESTS, "operation" => self.name, "status" => status_label(status));
+        counter.increment(1);
+        if let Ok(mut answers) = self.answers.write() {
+            if !answers.iter().any(|(s, _)| *s == status) {
+                answers.push((status, counter));
+            }
+        }
+    }
+}
+
+/// A status as a label, without an allocation for the statuses vpcep answers.
+fn status_label(status: u16) -> metrics::SharedString {
+    const KNOWN: [(u16, &str); 25] = [
+        (200, "200"),
+        (201, "201"),
+        (202, "202"),
+        (204, "204"),
+        (301, "301"),
+        (302, "302"),
+        (304, "304"),
+        (308, "308"),
+        (400, "400"),
+        (401, "401"),
+        (403, "403"),
+        (404, "404"),
+        (405, "405"),
+        (406, "406"),
+        (408, "408"),
+        (409, "409"),
+        (411, "411"),
+        (413, "413"),
+        (415, "415"),
+        (429, "429"),
+        (431, "431"),
+        (500, "500"),
+        (501, "501"),
+        (503, "503"),
+        (504, "504"),
+    ];
+    match KNOWN.iter().find(|(s, _)| *s == status) {
+        Some((_, label)) => (*label).into(),
+        None => status.to_string().into(),
+    }
+}
+
+/// The duration histogram of one flow type, registered at its first call and then found by the
+/// type's id.
+pub fn flow_duration<F: 'static>(access: &'static str) -> Histogram {
+    static BY_FLOW: OnceLock<RwLock<HashMap<TypeId, Histogram>>> = OnceLock::new();
+    let cache = BY_FLOW.get_or_init(RwLock::default);
+    let id = TypeId::of::<F>();
+    if let Some(h) = cache.read().ok().and_then(|c| c.get(&id).cloned()) {
+        return h;
+    }
+    let h = metrics::histogram!(DB_DURATION, "flow" => flow_name::<F>(), "access" => access);
+    if let Ok(mut c) = cache.write() {
+        c.entry(id).or_insert_with(|| h.clone());
+    }
+    h
 }
 
 /// Keeps the histograms' memory bounded between scrapes (the exporter's upkeep, which a program
@@ -239,6 +339,12 @@ pub fn flow_name<F>() -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn status_labels_are_the_three_digits() {
+        assert_eq!(super::status_label(200).as_ref(), "200");
+        assert_eq!(super::status_label(418).as_ref(), "418");
+    }
+
     #[test]
     fn flow_names_are_the_path_inside_flows() {
         assert_eq!(

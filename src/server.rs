@@ -33,7 +33,9 @@ impl App {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
         let settings = Arc::new(Settings::from(args));
         let state = AppState::new(store.clone(), settings.clone());
-        let exporter = crate::metrics::install(store.backend_name()).map(|handle| {
+        let handle = crate::metrics::install();
+        crate::metrics::build_info(store.backend_name());
+        let exporter = handle.map(|handle| {
             tokio::spawn(crate::metrics::upkeep(handle));
             api::metrics::Exporter::new(
                 handle,

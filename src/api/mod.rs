@@ -34,6 +34,7 @@ use axum::{Json, Router};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
+use crate::metrics::OperationMetrics;
 use error::{ApiError, ErrorCode};
 use extract::AcceptsJson;
 pub use state::AppState;
@@ -72,6 +73,7 @@ pub fn router(state: AppState, metrics: Option<metrics::Exporter>) -> Router {
     let mut api = Router::new();
     for route in routes::ROUTES {
         let name = route.operation.name();
+        let counted = Arc::new(OperationMetrics::new(name));
         let in_flight = state.in_flight.clone();
         // Every log line of the request names the operation, the metrics count it, and the
         // in-flight limit applies (route_layer: not on 404/405).
@@ -79,7 +81,7 @@ pub fn router(state: AppState, metrics: Option<metrics::Exporter>) -> Router {
             .route_layer(middleware::from_fn(name_missing_resource))
             .route_layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
             .route_layer(middleware::from_fn(move |req, next| {
-                per_route(name, in_flight.clone(), req, next)
+                per_route(counted.clone(), in_flight.clone(), req, next)
             }));
         api = api.route(route.path, handler);
     }
@@ -92,19 +94,24 @@ pub fn router(state: AppState, metrics: Option<metrics::Exporter>) -> Router {
     if let Some(exporter) = metrics {
         app = app.merge(named(metrics::router(exporter), "Metrics"));
     }
+    let unrouted = Arc::new(OperationMetrics::new("unrouted"));
     app.layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
-        .layer(middleware::from_fn(request_context))
+        .layer(middleware::from_fn(move |req, next| {
+            request_context(unrouted.clone(), req, next)
+        }))
 }
 
 /// Routes outside the route table under one name, for their log lines and metrics.
 fn named<S: Clone + Send + Sync + 'static>(router: Router<S>, name: &'static str) -> Router<S> {
-    router.layer(middleware::map_response(
-        move |mut res: Response| async move {
+    let counted = Arc::new(OperationMetrics::new(name));
+    router.layer(middleware::map_response(move |mut res: Response| {
+        let counted = counted.clone();
+        async move {
             tracing::Span::current().record("operation", name);
-            res.extensions_mut().insert(OperationName(name));
+            res.extensions_mut().insert(counted);
             res
-        },
-    ))
+        }
+    }))
 }
 
 /// A handler's panic, as the client sees it: a 500 (the cause is logged with the request id).
@@ -112,19 +119,16 @@ fn panicked(_: Box<dyn std::any::Any + Send>) -> Response {
     ApiError::internal(&"a handler panicked").into_response()
 }
 
-/// The operation that answered, in the response's extensions, for the request's metrics.
-#[derive(Clone, Copy, Debug)]
-struct OperationName(&'static str);
-
 /// What every routed request passes: its span names the operation, `--max-in-flight` may refuse
-/// it (503 with `Retry-After`, at once), and the answer carries the operation's name.
+/// it (503 with `Retry-After`, at once), and the answer carries the operation's metrics, which
+/// `request_context` records.
 async fn per_route(
-    name: &'static str,
+    counted: Arc<OperationMetrics>,
     limit: Arc<Semaphore>,
     req: Request,
     next: Next,
 ) -> Response {
-    tracing::Span::current().record("operation", name);
+    tracing::Span::current().record("operation", counted.name());
     let mut res = match limit.try_acquire_owned() {
         Ok(_permit) => next.run(req).await,
         Err(_) => ApiError::unavailable(
@@ -133,7 +137,7 @@ async fn per_route(
         )
         .into_response(),
     };
-    res.extensions_mut().insert(OperationName(name));
+    res.extensions_mut().insert(counted);
     res
 }
 
@@ -251,7 +255,7 @@ pub(crate) fn accepts_json(accept: &str) -> bool {
 
 /// Gives each request an id (sent back as `X-Request-Id`, also on errors) and a span that every
 /// log line of the request carries, and logs one line per request.
-async fn request_context(req: Request, next: Next) -> Response {
+async fn request_context(unrouted: Arc<OperationMetrics>, req: Request, next: Next) -> Response {
     let request_id = uuid::Uuid::new_v4().simple().to_string();
     let method = req.method().clone();
     let span = tracing::info_span!(
@@ -266,7 +270,7 @@ async fn request_context(req: Request, next: Next) -> Response {
     let mut res = next.run(req).instrument(span.clone()).await;
     let status = res.status();
     let elapsed = started.elapsed();
-    record_metrics(&res, elapsed);
+    record_metrics(&res, &unrouted, elapsed);
     span.in_scope(|| {
         let duration_ms = elapsed.as_secs_f64() * 1000.0;
         // Successes are debug-level (VPCEP_LOG=debug shows every request): at tens of
@@ -305,55 +309,19 @@ async fn request_context(req: Request, next: Next) -> Response {
 
 /// Counts the request and its duration by operation (`unrouted`: no route matched, or the method
 /// is not allowed), and a refusal by its reason.
-fn record_metrics(res: &Response, elapsed: std::time::Duration) {
-    use crate::metrics::{HTTP_DURATION, HTTP_REFUSALS, HTTP_REQUESTS};
-    let operation = res
-        .extensions()
-        .get::<OperationName>()
-        .map_or("unrouted", |o| o.0);
-    ::metrics::counter!(HTTP_REQUESTS, "operation" => operation, "status" => status_label(res.status()))
-        .increment(1);
-    ::metrics::histogram!(HTTP_DURATION, "operation" => operation).record(elapsed);
+fn record_metrics(res: &Response, unrouted: &OperationMetrics, elapsed: std::time::Duration) {
+    let counted = res.extensions().get::<Arc<OperationMetrics>>();
+    counted
+        .map_or(unrouted, |c| c.as_ref())
+        .record(res.status().as_u16(), elapsed);
     if let Some(refusal) = res
         .extensions()
         .get::<error::Sent>()
         .and_then(|s| s.refusal)
     {
-        ::metrics::counter!(HTTP_REFUSALS, "reason" => refusal.as_str()).increment(1);
+        ::metrics::counter!(crate::metrics::HTTP_REFUSALS, "reason" => refusal.as_str())
+            .increment(1);
     }
-}
-
-/// The status as a label, without an allocation for the statuses vpcep answers.
-fn status_label(status: StatusCode) -> ::metrics::SharedString {
-    let known: &'static str = match status.as_u16() {
-        200 => "200",
-        201 => "201",
-        202 => "202",
-        204 => "204",
-        301 => "301",
-        302 => "302",
-        304 => "304",
-        308 => "308",
-        400 => "400",
-        401 => "401",
-        403 => "403",
-        404 => "404",
-        405 => "405",
-        406 => "406",
-        408 => "408",
-        409 => "409",
-        411 => "411",
-        413 => "413",
-        415 => "415",
-        429 => "429",
-        431 => "431",
-        500 => "500",
-        501 => "501",
-        503 => "503",
-        504 => "504",
-        other => return other.to_string().into(),
-    };
-    known.into()
 }
 
 #[cfg(test)]

@@ -51,12 +51,7 @@ impl Access {
 pub(crate) async fn timed<F: Flow, T>(call: impl Future<Output = T>) -> T {
     let started = std::time::Instant::now();
     let out = call.await;
-    metrics::histogram!(
-        crate::metrics::DB_DURATION,
-        "flow" => crate::metrics::flow_name::<F>(),
-        "access" => F::ACCESS.as_str()
-    )
-    .record(started.elapsed());
+    crate::metrics::flow_duration::<F>(F::ACCESS.as_str()).record(started.elapsed());
     out
 }
 
