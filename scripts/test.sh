@@ -18,7 +18,8 @@ cd "$(dirname "$0")/.."
 # prometheus package carries it. Installed once; where it cannot be, the check is skipped loudly.
 if ! command -v promtool >/dev/null 2>&1; then
   echo "== installing promtool (Debian's prometheus package)"
-  { apt-get install -y -q prometheus || { apt-get update -q && apt-get install -y -q prometheus; }; } \
+  { apt-get install -y -q --no-install-recommends prometheus \
+      || { apt-get update -q && apt-get install -y -q --no-install-recommends prometheus; }; } \
     >/dev/null 2>&1 || true
 fi
 if command -v promtool >/dev/null 2>&1; then
