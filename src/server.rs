@@ -37,13 +37,7 @@ impl App {
         crate::metrics::build_info(store.backend_name());
         let exporter = handle.map(|handle| {
             tokio::spawn(crate::metrics::upkeep(handle));
-            api::metrics::Exporter::new(
-                handle,
-                store,
-                state.in_flight.clone(),
-                settings.max_in_flight,
-                settings.request_timeout,
-            )
+            api::metrics::Exporter::new(handle, state.clone())
         });
         let (here, metrics) = match (args.metrics_listen, exporter) {
             (Some(addr), Some(exporter)) => {

@@ -10,11 +10,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
-use tokio::sync::Semaphore;
 
+use super::AppState;
 use crate::domain::ConnectionStatus;
 use crate::store::flows::endpoints::ConnectionTotals;
-use crate::store::SharedStore;
 
 /// The connection counts are read from the database at most this often, however often anyone
 /// scrapes (the endpoint has no authentication).
@@ -23,31 +22,20 @@ const COUNTS_MAX_AGE: Duration = Duration::from_secs(1);
 /// Connections by status, and when they were read.
 type Counts = Option<(Instant, Vec<(ConnectionStatus, u64)>)>;
 
-/// What a scrape reads from.
+/// What a scrape reads from: the API's own state (its store, settings and in-flight
+/// semaphore), whichever address serves the scrape.
 #[derive(Clone)]
 pub struct Exporter {
     handle: &'static PrometheusHandle,
-    store: SharedStore,
-    in_flight: Arc<Semaphore>,
-    max_in_flight: usize,
-    request_timeout: Duration,
+    state: AppState,
     counts: Arc<Mutex<Counts>>,
 }
 
 impl Exporter {
-    pub fn new(
-        handle: &'static PrometheusHandle,
-        store: SharedStore,
-        in_flight: Arc<Semaphore>,
-        max_in_flight: usize,
-        request_timeout: Duration,
-    ) -> Self {
+    pub fn new(handle: &'static PrometheusHandle, state: AppState) -> Self {
         Self {
             handle,
-            store,
-            in_flight,
-            max_in_flight,
-            request_timeout,
+            state,
             counts: Arc::default(),
         }
     }
@@ -62,20 +50,15 @@ impl Exporter {
                 return counts.clone();
             }
         }
-        let read = tokio::time::timeout(self.request_timeout, self.store.run(ConnectionTotals));
-        match read.await {
-            Ok(Ok(counts)) => {
+        match self.state.run(ConnectionTotals).await {
+            Ok(counts) => {
                 if let Ok(mut c) = self.counts.lock() {
                     *c = Some((Instant::now(), counts.clone()));
                 }
                 counts
             }
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, "metrics: cannot read the connection counts");
-                cached.map(|(_, c)| c).unwrap_or_default()
-            }
-            Err(_) => {
-                tracing::debug!("metrics: the connection counts were not read in time");
+            Err(e) => {
+                tracing::debug!(error = %e.message(), "metrics: cannot read the connection counts");
                 cached.map(|(_, c)| c).unwrap_or_default()
             }
         }
@@ -84,15 +67,17 @@ impl Exporter {
     async fn render(&self) -> String {
         let scrape = crate::metrics::Scrape {
             in_flight: self
+                .state
+                .settings
                 .max_in_flight
-                .saturating_sub(self.in_flight.available_permits()),
+                .saturating_sub(self.state.in_flight.available_permits()),
             connections: self
                 .connection_counts()
                 .await
                 .into_iter()
                 .map(|(s, n)| (s.as_str(), n))
                 .collect(),
-            pool: self.store.pool_figures(),
+            pool: self.state.store.pool_figures(),
             data_plane: crate::dataplane::totals(),
         };
         scrape.render(self.handle)

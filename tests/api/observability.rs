@@ -1,4 +1,5 @@
-//! What operators read: `GET /metrics` in the Prometheus text format (checked by Prometheus's own
+//! What operators read (the in-flight refusal's count is in status_codes.rs, beside the
+//! refusal): `GET /metrics` in the Prometheus text format (checked by Prometheus's own
 //! `promtool` where it is installed; scripts/test.sh installs it and makes it required), on the
 //! API's address or on one of its own, and `--log-format json`.
 
@@ -199,46 +200,6 @@ fn longest_hex_run(s: &str) -> usize {
         .map(str::len)
         .max()
         .unwrap_or(0)
-}
-
-#[tokio::test]
-async fn an_in_flight_refusal_is_counted_by_its_reason() {
-    let app = TestApp::with_args(&["--max-in-flight", "1"]);
-    let (sid, ids) = app.service_with_connections(1).await;
-    let body = json!({"connections": [{"id": ids[0], "description": "held"}]}).to_string();
-    let head = app.seed_head(&sid, &body.len().to_string());
-    let mut held = app.raw();
-    held.send(format!("{head}{}", &body[..10]).as_bytes())
-        .expect("send the head");
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    app.list_services("")
-        .await
-        .assert_error(503, "EndPoint.0001");
-    // /metrics is not behind the limit: it answers while the only slot is taken.
-    let (_, all) = scrape(&app, &app.base()).await;
-    assert_eq!(
-        value(
-            &all,
-            "vpcep_http_refusals_total",
-            &[("reason", "in_flight_limit")]
-        ),
-        1.0
-    );
-    assert_eq!(
-        value(
-            &all,
-            "vpcep_http_requests_total",
-            &[("operation", "ListEndpointService"), ("status", "503")]
-        ),
-        1.0
-    );
-    assert_eq!(value(&all, "vpcep_http_requests_in_flight", &[]), 1.0);
-    held.send(&body.as_bytes()[10..]).expect("send the rest");
-    let done = held
-        .read_response(std::time::Duration::from_secs(10))
-        .expect("read")
-        .expect("a response");
-    assert_eq!(done.status, 200);
 }
 
 #[tokio::test]

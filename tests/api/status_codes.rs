@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::json;
 
+use crate::support::metrics::{scrape, value};
 use crate::support::*;
 
 const SHORT: Duration = Duration::from_secs(5);
@@ -769,6 +770,17 @@ async fn in_flight_limit_answers_503_with_retry_after() {
         retry.trim().parse::<u64>().is_ok(),
         "Retry-After {retry:?} is not delta-seconds"
     );
+    // The refusal is counted by its reason; /metrics and the console are not behind the limit,
+    // so they answer while the only slot is taken.
+    let (_, all) = scrape(&app, &app.base()).await;
+    let reason = [("reason", "in_flight_limit")];
+    assert_eq!(value(&all, "vpcep_http_refusals_total", &reason), 1.0);
+    let refused = [("operation", "ListEndpointService"), ("status", "503")];
+    assert_eq!(value(&all, "vpcep_http_requests_total", &refused), 1.0);
+    assert_eq!(value(&all, "vpcep_http_requests_in_flight", &[]), 1.0);
+    app.plain(reqwest::Method::GET, "/console/", None)
+        .await
+        .assert_status(200);
 
     held.send(&body.as_bytes()[10..]).unwrap();
     let done = held.read_response(SHORT).unwrap().expect("a response");
